@@ -1,0 +1,50 @@
+// Golden jaxprs: every example function that JIT Lens traces has its jaxpr text in
+// test/golden/jaxpr/<file>.<fn>.jaxpr. UPDATE_GOLDEN=1 rewrites them; review the diff like code.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { traceFunction } from "../../compiler-core/src/trace/trace";
+import { printJaxpr } from "../../compiler-core/src/ir/print";
+import { irText } from "../../compiler-core/src/report";
+
+const root = path.resolve(__dirname, "../..");
+const examples = path.join(root, "examples");
+const goldenDir = path.join(__dirname, "jaxpr");
+const update = process.env.UPDATE_GOLDEN === "1";
+const manifest: { file: string; fn: string; args: string; expect: string }[] = JSON.parse(readFileSync(path.join(examples, "manifest.json"), "utf8"));
+
+/** The example functions this version must trace (grows with each issue). */
+const MUST_TRACE = ["gelu", "elu", "sigmoid_scaled", "smooth_max", "softsign", "damped_wave", "clamp_log1p"];
+
+function trace(file: string, fn: string): string {
+  const source = readFileSync(path.join(examples, file), "utf8");
+  return irText(printJaxpr(traceFunction({ file, source, fn }).jaxpr)) + "\n";
+}
+
+for (const e of manifest.filter((m) => m.expect === "ok")) {
+  const golden = path.join(goldenDir, `${e.file.replace(/\.py$/, "")}.${e.fn}.jaxpr`);
+  const required = MUST_TRACE.includes(e.fn);
+  if (!required && !existsSync(golden) && !update) continue;
+  test(`jaxpr of ${e.file}:${e.fn} matches its golden file`, () => {
+    let text: string;
+    try {
+      text = trace(e.file, e.fn);
+    } catch (err) {
+      if (!required && update) return;
+      throw err;
+    }
+    if (update) {
+      mkdirSync(goldenDir, { recursive: true });
+      writeFileSync(golden, text);
+      return;
+    }
+    assert.ok(existsSync(golden), `missing golden file ${path.relative(root, golden)} (run with UPDATE_GOLDEN=1)`);
+    assert.equal(text, readFileSync(golden, "utf8"));
+  });
+}
+
+test("every golden file belongs to an example in the manifest", () => {
+  const names = new Set(manifest.map((m) => `${m.file.replace(/\.py$/, "")}.${m.fn}.jaxpr`));
+  for (const f of readdirSync(goldenDir)) assert.ok(names.has(f), `stale golden file ${f}`);
+});
