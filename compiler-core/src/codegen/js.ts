@@ -1,0 +1,491 @@
+// JavaScript code generation for loop kernels: one loop over the elements of the loop
+// shape that reads every input buffer, computes a group of elementwise equations in
+// registers, and writes the output buffers. The eager interpreter uses the same generator
+// with a single equation per kernel, so both modes share one definition of each op.
+//
+// Indexing: every value in the kernel is seen through a *view*, one entry per dimension of
+// the value saying which loop dimension indexes it (-1: size 1, always index 0). Views
+// compose through broadcasting, so an input read ends up as a stride per loop dimension.
+// Loop dimensions whose strides line up for every read are merged, and the loops are
+// nested, innermost contiguous, with one running offset per strided read and level.
+import type { Atom, DType, Eqn, Literal, Var } from "../ir/types";
+import { isBinary, isCompare, isElementwise, isUnary } from "../ir/primitives";
+
+export interface JsCodegenOptions {
+  /** Round every float32 result to float32 with Math.fround, as XLA computes (default true). */
+  fround?: boolean;
+}
+
+export interface LoopKernelSpec {
+  /** Name of the generated JS function. */
+  fnName: string;
+  /** The kernel's equations, in program order. */
+  eqns: readonly Eqn[];
+  /** Buffers the kernel reads, in parameter order (vars not produced by `eqns`). */
+  inputs: readonly Var[];
+  /** Buffers the kernel writes, in parameter order; each has exactly the loop shape. */
+  outputs: readonly Var[];
+  loopShape: readonly number[];
+  /** Identifier stem for a var (letters, e.g. its jaxpr name). */
+  name: (v: Var) => string;
+}
+
+export interface GeneratedKernel {
+  fnName: string;
+  /** Self-contained JS: helper functions (if any) and `function fnName(in_..., out_...)`. */
+  code: string;
+}
+
+const RESERVED = new Set(
+  ("break case catch class const continue debugger default delete do else enum export extends false finally for " +
+    "function if import in instanceof new null return super switch this throw true try typeof var void while with " +
+    "yield let static implements interface package private protected public await arguments eval undefined")
+    .split(" "),
+);
+
+/** A JS identifier for a var name; generated names (loop counters etc.) always contain a digit or `_`. */
+export function jsIdent(name: string): string {
+  if (/^[a-z]+$/.test(name) && !RESERVED.has(name)) return name;
+  return "v_" + name.replace(/[^A-Za-z0-9]/g, "_");
+}
+
+const HELPERS: Record<string, string> = {
+  jlRoundEven: `function jlRoundEven(x) {
+  // Nearest integer, ties to even (jnp.round).
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}`,
+  jlPow: `function jlPow(a, b) {
+  // C pow: 1 to any power and -1 to an infinite power are 1 (Math.pow gives NaN).
+  if (a === 1 || (a === -1 && (b === Infinity || b === -Infinity))) return 1;
+  return Math.pow(a, b);
+}`,
+  jlIpow: `function jlIpow(a, b) {
+  // XLA's int32 power: squaring over the exponent's low 6 bits, wrapping;
+  // a negative exponent gives 1 for base 1 and 0 otherwise.
+  if (b < 0) return a === 1 ? 1 : 0;
+  let acc = 1;
+  for (let i = 0; i < 6; i++) {
+    if (b & 1) acc = Math.imul(acc, a);
+    a = Math.imul(a, a);
+    b >>>= 1;
+  }
+  return acc;
+}`,
+  jlToI32: `function jlToI32(x) {
+  // float -> int32: truncate toward zero, saturate, NaN -> 0.
+  if (x !== x) return 0;
+  if (x >= 2147483647) return 2147483647;
+  if (x <= -2147483648) return -2147483648;
+  return x | 0;
+}`,
+};
+
+/** JS text for a number that evaluates to exactly `v`. */
+export function numberText(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "Infinity";
+  if (v === -Infinity) return "(-Infinity)";
+  if (Object.is(v, -0)) return "(-0)";
+  return v < 0 ? `(${String(v)})` : String(v);
+}
+
+/** The stored value of a literal in its dtype (bools are 0/1). */
+export function literalValue(lit: Literal): number {
+  const v = typeof lit.value === "boolean" ? (lit.value ? 1 : 0) : lit.value;
+  switch (lit.aval.dtype) {
+    case "f32": return Math.fround(v);
+    case "f64": return v;
+    case "i32": return v | 0;
+    case "bool": return v !== 0 ? 1 : 0;
+  }
+}
+
+type View = number[];
+
+interface Read {
+  param: string;
+  value: string;
+  /** Element stride of the buffer per loop dimension (before merging). */
+  strides: number[];
+}
+
+interface Stmt {
+  name: string;
+  expr: string;
+  deps: string[];
+  comment?: string;
+}
+
+class UnsupportedOp extends Error {}
+
+function unsupported(prim: string, dt: DType): never {
+  throw new UnsupportedOp(`the CPU backend has no ${prim} for ${dt}`);
+}
+
+/** Generate a loop kernel for `spec`. Throws an Error for an equation it cannot compile. */
+export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptions = {}): GeneratedKernel {
+  const fround = options.fround ?? true;
+  const R = spec.loopShape.length;
+  const producer = new Map<number, Eqn>();
+  for (const e of spec.eqns) for (const o of e.outputs) producer.set(o.id, e);
+  const inputIds = new Set(spec.inputs.map((v) => v.id));
+
+  const reads: Read[] = [];
+  const readByKey = new Map<string, Read>();
+  const stmts: Stmt[] = [];
+  const memo = new Map<string, string>();
+  const consts: Stmt[] = [];
+  const constByKey = new Map<string, string>();
+  const helpers = new Set<string>();
+  const usedNames = new Set<string>();
+  // Every identifier that is a value in the kernel; inline literal text is not.
+  const known = new Set<string>();
+
+  const uniqueName = (stem: string): string => {
+    let name = stem;
+    for (let k = 1; usedNames.has(name); k++) name = `${stem}_${k}`;
+    usedNames.add(name);
+    return name;
+  };
+  for (const v of spec.inputs) usedNames.add(`in_${jsIdent(spec.name(v))}`);
+  for (const v of spec.outputs) usedNames.add(`out_${jsIdent(spec.name(v))}`);
+
+  const rowStrides = (shape: readonly number[]): number[] => {
+    const st = new Array<number>(shape.length);
+    let s = 1;
+    for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
+    return st;
+  };
+
+  const literalText = (lit: Literal): string => {
+    const v = literalValue(lit);
+    if (lit.aval.dtype !== "f32" || v === lit.value || typeof lit.value === "boolean") return numberText(v);
+    // A float32 literal that is not exactly its decimal text: hoist its rounding.
+    const key = `f32:${lit.value}`;
+    let name = constByKey.get(key);
+    if (!name) {
+      name = uniqueName(`lit${consts.length}`);
+      constByKey.set(key, name);
+      consts.push({ name, expr: `Math.fround(${numberText(lit.value as number)})`, deps: [], comment: `${lit.value}:f32[]` });
+      known.add(name);
+    }
+    return name;
+  };
+
+  const readOf = (v: Var, view: View): string => {
+    const key = `${v.id}:${view.join(",")}`;
+    const hit = readByKey.get(key);
+    if (hit) return hit.value;
+    const strides = new Array<number>(R).fill(0);
+    const rs = rowStrides(v.aval.shape);
+    view.forEach((d, i) => { if (d >= 0) strides[d] += rs[i]; });
+    const stem = jsIdent(spec.name(v));
+    const value = uniqueName(stem);
+    const read: Read = { param: `in_${stem}`, value, strides };
+    reads.push(read);
+    readByKey.set(key, read);
+    known.add(value);
+    stmts.push({ name: value, expr: "", deps: [] });
+    return value;
+  };
+
+  const identity = (v: Var): View => v.aval.shape.map((d, i) => (d === 1 ? -1 : i));
+  const keyOf = (v: Var, view: View): string => `${v.id}:${view.join(",")}`;
+  const operandViews = (e: Eqn, view: View): View[] => {
+    if (e.prim !== "broadcast_in_dim") return e.inputs.map((x) => operandView(x, e.outputs[0], view));
+    const dims = (e.params as { broadcast_dimensions: number[] }).broadcast_dimensions;
+    return [e.inputs[0].aval.shape.map((d, i) => (d === 1 ? -1 : view[dims[i]]))];
+  };
+
+  // Backwards from the outputs: the views in which each value of the kernel is needed.
+  const wanted = new Map<number, Map<string, View>>();
+  const want = (a: Atom, view: View) => {
+    if (a.kind !== "var" || inputIds.has(a.id)) return;
+    if (!producer.has(a.id)) throw new Error(`kernel ${spec.fnName}: var ${spec.name(a)} is neither produced nor an input`);
+    let views = wanted.get(a.id);
+    if (!views) wanted.set(a.id, (views = new Map()));
+    views.set(view.join(","), view);
+  };
+  for (const v of spec.outputs) {
+    if (v.aval.shape.length !== R || v.aval.shape.some((d, i) => d !== spec.loopShape[i])) {
+      throw new Error(`kernel ${spec.fnName}: output ${spec.name(v)} does not have the loop shape`);
+    }
+    want(v, identity(v));
+  }
+  for (let j = spec.eqns.length - 1; j >= 0; j--) {
+    const e = spec.eqns[j];
+    for (const view of wanted.get(e.outputs[0].id)?.values() ?? []) {
+      operandViews(e, view).forEach((ov, k) => want(e.inputs[k], ov));
+    }
+  }
+
+  // Forwards, in program order: one statement per (value, view).
+  const valueOf = (a: Atom, view: View): string => {
+    if (a.kind === "lit") return literalText(a);
+    if (inputIds.has(a.id)) return readOf(a, view);
+    return memo.get(keyOf(a, view))!;
+  };
+  for (const e of spec.eqns) {
+    const out = e.outputs[0];
+    for (const view of wanted.get(out.id)?.values() ?? []) {
+      const views = operandViews(e, view);
+      const args = e.inputs.map((x, k) => valueOf(x, views[k]));
+      if (e.prim === "broadcast_in_dim") {
+        memo.set(keyOf(out, view), args[0]);
+        continue;
+      }
+      const name = uniqueName(jsIdent(spec.name(out)));
+      const deps = args.filter((s) => known.has(s));
+      const aux = (expr: string): string => {
+        const t = uniqueName(`${name}_t`);
+        stmts.push({ name: t, expr, deps: [...deps] });
+        known.add(t);
+        deps.push(t);
+        return t;
+      };
+      const expr = opExpr(e, args, fround, aux, (h) => helpers.add(h));
+      stmts.push({ name, expr, deps, comment: e.prim });
+      known.add(name);
+      memo.set(keyOf(out, view), name);
+    }
+  }
+  const outs = spec.outputs.map((v) => ({ param: `out_${jsIdent(spec.name(v))}`, value: memo.get(keyOf(v, identity(v)))! }));
+
+  // Merge loop dimensions: drop size-1 dims, then join neighbours whose strides line up.
+  const total = spec.loopShape.reduce((p, d) => p * d, 1);
+  const dims: { size: number; strides: number[] }[] = [];
+  for (let d = R - 1; d >= 0; d--) {
+    const size = spec.loopShape[d];
+    if (size === 1) continue;
+    const st = reads.map((r) => r.strides[d]);
+    const cur = dims[dims.length - 1];
+    if (cur && st.every((s, k) => s === cur.strides[k] * cur.size)) cur.size *= size;
+    else dims.push({ size, strides: st });
+  }
+  dims.reverse();
+  const L = dims.length;
+  const inner = L - 1;
+
+  // Per read: the deepest loop level it varies in (-1: loop-invariant), and how it is indexed.
+  const level = new Map<string, number>();
+  const contiguous = (k: number): boolean => {
+    let expect = 1;
+    for (let d = L - 1; d >= 0; d--) { if (dims[d].strides[k] !== expect) return false; expect *= dims[d].size; }
+    return true;
+  };
+  const flat = L <= 1 ? (L === 1 ? "i0" : "0") : "flat_i";
+  const readIndex: string[] = [];
+  const pointers: { name: string; level: number; init: string; step: number }[] = [];
+  reads.forEach((r, k) => {
+    let deepest = -1;
+    for (let d = 0; d < L; d++) if (dims[d].strides[k] !== 0) deepest = d;
+    level.set(r.value, deepest);
+    if (deepest < 0) { readIndex.push("0"); return; }
+    if (contiguous(k)) { readIndex.push(flat); return; }
+    const varying = dims.map((_, d) => d).filter((d) => dims[d].strides[k] !== 0);
+    if (varying.length === 1) {
+      // Varies along one loop level only: index by that level's counter.
+      const st = dims[deepest].strides[k];
+      readIndex.push(st === 1 ? `i${deepest}` : `i${deepest} * ${st}`);
+      return;
+    }
+    let prev = "0";
+    for (let d = 0; d <= deepest; d++) {
+      const step = dims[d].strides[k];
+      if (step === 0) continue;
+      const name = uniqueName(`p${k}_${d}`);
+      pointers.push({ name, level: d, init: prev, step });
+      prev = name;
+    }
+    readIndex.push(prev);
+  });
+  for (const c of consts) level.set(c.name, -1);
+  for (const s of stmts) {
+    if (level.has(s.name)) continue;
+    level.set(s.name, Math.max(-1, ...s.deps.map((d) => level.get(d) ?? -1)));
+  }
+  const readByValue = new Map(reads.map((r, k) => [r.value, k]));
+
+  // Emit.
+  const lines: string[] = [];
+  const emit = (depth: number, text: string) => lines.push("  ".repeat(depth) + text);
+  const emitLevel = (lev: number, depth: number) => {
+    for (const s of stmts) {
+      if (level.get(s.name) !== lev) continue;
+      const k = readByValue.get(s.name);
+      if (k !== undefined) emit(depth, `const ${s.name} = ${reads[k].param}[${readIndex[k]}];`);
+      else emit(depth, `const ${s.name} = ${s.expr};${s.comment ? `  // ${s.comment}` : ""}`);
+    }
+  };
+  const params = [...spec.inputs.map((v) => `in_${jsIdent(spec.name(v))}`), ...outs.map((o) => o.param)];
+  emit(0, `function ${spec.fnName}(${params.join(", ")}) {`);
+  if (total === 0) {
+    emit(1, "// empty: nothing to compute");
+  } else {
+    for (const c of consts) emit(1, `const ${c.name} = ${c.expr};${c.comment ? `  // ${c.comment}` : ""}`);
+    emitLevel(-1, 1);
+    if (L >= 2) emit(1, "let flat_i = 0;");
+    const open = (d: number) => {
+      const depth = d + 1;
+      for (const p of pointers) if (p.level === d) emit(depth, `let ${p.name} = ${p.init};`);
+      emit(depth, `for (let i${d} = 0; i${d} < ${dims[d].size}; i${d}++) {`);
+      emitLevel(d, depth + 1);
+      if (d < inner) open(d + 1);
+      else {
+        for (const o of outs) emit(depth + 1, `${o.param}[${flat}] = ${o.value};`);
+        if (L >= 2) emit(depth + 1, "flat_i++;");
+      }
+      for (const p of pointers) if (p.level === d) emit(depth + 1, `${p.name} += ${p.step};`);
+      emit(depth, "}");
+    };
+    if (L === 0) for (const o of outs) emit(1, `${o.param}[0] = ${o.value};`);
+    else open(0);
+  }
+  emit(0, "}");
+  const code = [...[...helpers].sort().map((h) => HELPERS[h]), lines.join("\n")].join("\n\n");
+  return { fnName: spec.fnName, code };
+}
+
+/** How operand `x` of an elementwise equation with output `out` is indexed, given `out`'s view. */
+function operandView(x: Atom, out: Var, view: View): View {
+  const shape = x.aval.shape;
+  if (shape.length === 0) return [];
+  if (shape.length !== out.aval.shape.length) {
+    throw new Error(`operand of rank ${shape.length} for an output of rank ${out.aval.shape.length}: not elementwise-broadcastable`);
+  }
+  return shape.map((d, i) => (d === 1 ? -1 : view[i]));
+}
+
+/** The JS expression of one equation, given its operands' value names. */
+function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => string, helper: (h: string) => void): string {
+  const out = e.outputs[0].aval.dtype;
+  const dt = e.inputs[0].aval.dtype;
+  const [a, b] = args;
+  const fl = dt === "f32" || dt === "f64";
+  // Round a float result to the output dtype.
+  const r = (x: string): string => (out === "f32" && fround ? `Math.fround(${x})` : x);
+  const p = e.prim;
+
+  if (isUnary(p)) {
+    const math = (fn: string): string => (fl ? r(`Math.${fn}(${a})`) : unsupported(p, dt));
+    switch (p) {
+      case "neg": return fl ? `-${a}` : dt === "i32" ? `(-${a}) | 0` : unsupported(p, dt);
+      case "exp": case "log": case "tanh": case "sin": case "cos": case "sqrt": case "log1p": case "expm1":
+        return math(p);
+      case "rsqrt": return fl ? r(`1 / Math.sqrt(${a})`) : unsupported(p, dt);
+      case "logistic": return fl ? r(`1 / (1 + Math.exp(-${a}))`) : unsupported(p, dt);
+      case "abs": return fl ? `Math.abs(${a})` : dt === "i32" ? `Math.abs(${a}) | 0` : unsupported(p, dt);
+      // Floats keep ±0 and NaN as they are.
+      case "sign": return fl ? `${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a}` : dt === "i32" ? `${a} > 0 ? 1 : ${a} < 0 ? -1 : 0` : unsupported(p, dt);
+      case "floor": return fl ? `Math.floor(${a})` : unsupported(p, dt);
+      case "ceil": return fl ? `Math.ceil(${a})` : unsupported(p, dt);
+      case "round":
+        if (!fl) unsupported(p, dt);
+        helper("jlRoundEven");
+        return `jlRoundEven(${a})`;
+      case "not": return dt === "bool" ? `${a} ^ 1` : dt === "i32" ? `~${a}` : unsupported(p, dt);
+      // x - x is 0 exactly for finite x, NaN for ±inf and NaN.
+      case "is_finite": return fl ? `${a} - ${a} === 0 ? 1 : 0` : unsupported(p, dt);
+    }
+  }
+  if (isCompare(p)) {
+    const op = { eq: "===", ne: "!==", lt: "<", le: "<=", gt: ">", ge: ">=" }[p];
+    return `${a} ${op} ${b} ? 1 : 0`;
+  }
+  if (isBinary(p)) {
+    if (dt === "bool") {
+      // XLA's pred arithmetic: add/max/or are or, mul/min/and are and.
+      switch (p) {
+        case "add": case "max": case "or": return `${a} | ${b}`;
+        case "mul": case "min": case "and": return `${a} & ${b}`;
+        default: unsupported(p, dt);
+      }
+    }
+    if (dt === "i32" && out === "i32") {
+      switch (p) {
+        case "add": return `(${a} + ${b}) | 0`;
+        case "sub": return `(${a} - ${b}) | 0`;
+        case "mul": return `Math.imul(${a}, ${b})`;
+        // XLA: x / 0 = -1, INT_MIN / -1 = INT_MIN (the | 0 wraps it).
+        case "div": return `${b} === 0 ? -1 : (${a} / ${b}) | 0`;
+        // XLA: x % 0 = x; the sign follows the dividend.
+        case "rem": return `${b} === 0 ? ${a} : (${a} % ${b}) | 0`;
+        case "pow": helper("jlIpow"); return `jlIpow(${a}, ${b})`;
+        case "max": return `Math.max(${a}, ${b})`;
+        case "min": return `Math.min(${a}, ${b})`;
+        case "and": return `${a} & ${b}`;
+        case "or": return `${a} | ${b}`;
+        default: unsupported(p, dt);
+      }
+    }
+    if (!fl) unsupported(p, dt);
+    switch (p) {
+      case "add": return r(`${a} + ${b}`);
+      case "sub": return r(`${a} - ${b}`);
+      case "mul": return r(`${a} * ${b}`);
+      case "div": return r(`${a} / ${b}`);
+      // fmod of two floats is exact.
+      case "rem": return `${a} % ${b}`;
+      case "pow": helper("jlPow"); return r(`jlPow(${a}, ${b})`);
+      // Math.max/min propagate NaN, like XLA.
+      case "max": return `Math.max(${a}, ${b})`;
+      case "min": return `Math.min(${a}, ${b})`;
+      case "atan2": return r(`Math.atan2(${a}, ${b})`);
+      default: unsupported(p, dt);
+    }
+  }
+  switch (p) {
+    case "integer_pow": {
+      const y = (e.params as { y: number }).y;
+      if (!fl && dt !== "i32") unsupported(p, dt);
+      const mul = (x: string, z: string): string => (fl ? r(`${x} * ${z}`) : `Math.imul(${x}, ${z})`);
+      if (y === 0) return "1";
+      // JAX's square-and-multiply, one rounding per multiply.
+      // Partial products stay expressions until used twice, then get a temporary.
+      const named = (x: string): string => (/^[A-Za-z_$][\w$]*$/.test(x) ? x : aux(x));
+      let n = Math.abs(y);
+      let base = a;
+      let acc: string | null = null;
+      while (n > 0) {
+        if (n & 1) acc = acc === null ? base : mul(named(acc), named(base));
+        n >>= 1;
+        if (n > 0) { const b2 = named(base); base = mul(b2, b2); }
+      }
+      if (y > 0) return acc!;
+      // A negative power is 1 / x^|y| in the dtype (XLA's integer division for i32).
+      const t = named(acc!);
+      return fl ? r(`1 / ${t}`) : `${t} === 0 ? -1 : (1 / ${t}) | 0`;
+    }
+    case "select_n": {
+      const [pred, ...cases] = args;
+      if (cases.length === 1) return cases[0];
+      if (dt === "bool") return `${pred} ? ${cases[1]} : ${cases[0]}`;
+      if (dt !== "i32") unsupported(p, dt);
+      // cases[pred]; out-of-range predicates take the last case.
+      let expr = cases[cases.length - 1];
+      for (let k = cases.length - 2; k >= 0; k--) expr = `${pred} === ${k} ? ${cases[k]} : ${expr}`;
+      return expr;
+    }
+    case "convert_element_type": {
+      if (dt === out) return a;
+      switch (out) {
+        case "f32": return dt === "bool" ? a : `Math.fround(${a})`;
+        case "f64": return a;
+        case "i32":
+          if (dt === "bool") return a;
+          helper("jlToI32");
+          return `jlToI32(${a})`;
+        case "bool": return `${a} !== 0 ? 1 : 0`;
+      }
+    }
+    case "broadcast_in_dim":
+      throw new Error("broadcast_in_dim is an indexing op");
+  }
+  throw new Error(`the CPU backend cannot compile ${p}`);
+}
+
+/** Whether the loop codegen can compute `e` (elementwise ops and broadcast_in_dim). */
+export function isLoopFusible(e: Eqn): boolean {
+  return isElementwise(e.prim) || e.prim === "broadcast_in_dim";
+}

@@ -1,0 +1,247 @@
+// The fusion plan: which equations of a jaxpr run together in one kernel, which buffers
+// each kernel reads and writes, and why each kernel ends where it ends.
+//
+// Loop fusion, in two steps:
+// 1. Producer into consumer: walking the equations backwards, an elementwise equation (or
+//    broadcast_in_dim) joins the kernel of its consumers when they all sit in one loop
+//    kernel, so its result stays in a register. A result that is a function output joins
+//    only if it has the loop's shape (it is written from inside the loop).
+// 2. Siblings: loop kernels with the same loop shape merge (multi-output fusion) unless the
+//    merge would make the kernel graph cyclic.
+// Equations the loop codegen cannot compute get a kernel of their own ("not elementwise").
+// Equations nobody uses are dropped, as jit does.
+import type { Eqn, Jaxpr, Var } from "../ir/types";
+import { typeString } from "../ir/types";
+import { isElementwise } from "../ir/primitives";
+
+export interface KernelPlan {
+  /** elementwise | broadcast | (later: reduction, matmul, ...) */
+  kind: string;
+  /** Indices into jaxpr.eqns, ascending. */
+  eqns: number[];
+  /** Buffers the kernel reads: vars its equations use but do not produce (first use first). */
+  inputs: Var[];
+  /** Buffers the kernel writes: results used after it or returned. */
+  outputs: Var[];
+  /** The shape the kernel loops over (every output has it). */
+  loopShape: number[];
+  /** Why the kernel ends here. */
+  reason: string;
+}
+
+export interface FusionPlan {
+  /** Kernels in execution order; kernel i is named `kernel_i`. */
+  kernels: KernelPlan[];
+  /** Equations whose results are never used; they are not computed. */
+  dead: number[];
+}
+
+/** Whether the loop codegen computes this equation (one output element from the same element of each input). */
+export function isLoopOp(e: Eqn): boolean {
+  return isElementwise(e.prim) || e.prim === "broadcast_in_dim";
+}
+
+const shapeKey = (s: readonly number[]): string => s.join("x");
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+interface Group {
+  eqns: number[];
+  loop: boolean;
+  loopShape: number[];
+  alive: boolean;
+}
+
+interface Graph {
+  producer: Map<number, number>;
+  consumers: Map<number, number[]>;
+  outvars: Set<number>;
+  live: boolean[];
+}
+
+function analyse(jaxpr: Jaxpr): Graph {
+  const producer = new Map<number, number>();
+  const consumers = new Map<number, number[]>();
+  jaxpr.eqns.forEach((e, i) => {
+    for (const o of e.outputs) producer.set(o.id, i);
+    for (const x of e.inputs) {
+      if (x.kind !== "var") continue;
+      const list = consumers.get(x.id) ?? [];
+      if (list[list.length - 1] !== i) list.push(i);
+      consumers.set(x.id, list);
+    }
+  });
+  const outvars = new Set<number>();
+  for (const o of jaxpr.outvars) if (o.kind === "var") outvars.add(o.id);
+  const live = new Array<boolean>(jaxpr.eqns.length).fill(false);
+  const needed = new Set(outvars);
+  for (let i = jaxpr.eqns.length - 1; i >= 0; i--) {
+    const e = jaxpr.eqns[i];
+    if (!e.outputs.some((o) => needed.has(o.id))) continue;
+    live[i] = true;
+    for (const x of e.inputs) if (x.kind === "var") needed.add(x.id);
+  }
+  return { producer, consumers, outvars, live };
+}
+
+/** Plan the fused (compiled) execution of a jaxpr. */
+export function planFusion(jaxpr: Jaxpr): FusionPlan {
+  const { eqns } = jaxpr;
+  const g = analyse(jaxpr);
+  const groups: Group[] = [];
+  const groupOf = new Array<number>(eqns.length).fill(-1);
+  const liveConsumers = (v: Var): number[] => (g.consumers.get(v.id) ?? []).filter((c) => g.live[c]);
+
+  // 1. Producer-into-consumer fusion, last equation first.
+  for (let i = eqns.length - 1; i >= 0; i--) {
+    if (!g.live[i]) continue;
+    const e = eqns[i];
+    const out = e.outputs[0];
+    if (isLoopOp(e) && e.outputs.length === 1) {
+      const cg = new Set(liveConsumers(out).map((c) => groupOf[c]));
+      if (cg.size === 1) {
+        const t = [...cg][0];
+        const target = groups[t];
+        if (target.loop && (!g.outvars.has(out.id) || sameShape(out.aval.shape, target.loopShape))) {
+          target.eqns.push(i);
+          groupOf[i] = t;
+          continue;
+        }
+      }
+    }
+    groupOf[i] = groups.length;
+    groups.push({ eqns: [i], loop: isLoopOp(e), loopShape: [...(out?.aval.shape ?? [])], alive: true });
+  }
+
+  // Kernel-level edges, from the equations' uses.
+  const successors = (gi: number): Set<number> => {
+    const s = new Set<number>();
+    for (const i of groups[gi].eqns) {
+      for (const o of eqns[i].outputs) {
+        for (const c of liveConsumers(o)) if (groupOf[c] !== gi) s.add(groupOf[c]);
+      }
+    }
+    return s;
+  };
+  // Is there a path a -> ... -> b that passes through another kernel?
+  const indirectPath = (a: number, b: number): boolean => {
+    const seen = new Set<number>([a]);
+    const stack = [...successors(a)].filter((x) => x !== b);
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (x === b) return true;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      for (const y of successors(x)) if (!seen.has(y)) stack.push(y);
+    }
+    return false;
+  };
+  const merge = (into: number, from: number) => {
+    for (const i of groups[from].eqns) { groups[into].eqns.push(i); groupOf[i] = into; }
+    groups[from].eqns = [];
+    groups[from].alive = false;
+  };
+
+  // 2. Sibling fusion of loop kernels with one loop shape, first equations first.
+  const order = groups.map((_, k) => k).sort((a, b) => Math.min(...groups[a].eqns) - Math.min(...groups[b].eqns));
+  const anchors = new Map<string, number[]>();
+  for (const k of order) {
+    const grp = groups[k];
+    if (!grp.loop) continue;
+    const key = shapeKey(grp.loopShape);
+    const list = anchors.get(key) ?? [];
+    const into = list.find((a) => !indirectPath(a, k) && !indirectPath(k, a));
+    if (into !== undefined) merge(into, k);
+    else list.push(k);
+    anchors.set(key, list);
+  }
+
+  // Execution order: topological, earliest first equation first.
+  const alive = groups.map((_, k) => k).filter((k) => groups[k].alive);
+  for (const k of alive) groups[k].eqns.sort((a, b) => a - b);
+  const indeg = new Map<number, number>(alive.map((k) => [k, 0]));
+  const succ = new Map<number, Set<number>>(alive.map((k) => [k, successors(k)]));
+  for (const k of alive) for (const s of succ.get(k)!) indeg.set(s, indeg.get(s)! + 1);
+  const ready = alive.filter((k) => indeg.get(k) === 0);
+  const sequence: number[] = [];
+  while (ready.length) {
+    ready.sort((a, b) => groups[a].eqns[0] - groups[b].eqns[0]);
+    const k = ready.shift()!;
+    sequence.push(k);
+    for (const s of succ.get(k)!) {
+      indeg.set(s, indeg.get(s)! - 1);
+      if (indeg.get(s) === 0) ready.push(s);
+    }
+  }
+  if (sequence.length !== alive.length) throw new Error("fusion produced a cyclic kernel graph");
+  const kernelIndex = new Map(sequence.map((k, idx) => [k, idx]));
+
+  const kernels = sequence.map((k): KernelPlan => {
+    const grp = groups[k];
+    const inKernel = new Set(grp.eqns);
+    const { inputs, outputs } = kernelBuffers(jaxpr, grp.eqns, (o) =>
+      g.outvars.has(o.id) || liveConsumers(o).some((c) => !inKernel.has(c)));
+    const reasons: string[] = [];
+    if (!grp.loop) reasons.push(`not elementwise: ${eqns[grp.eqns[0]].prim}`);
+    for (const o of outputs) {
+      if (g.outvars.has(o.id)) reasons.push("function output");
+      const others = [...new Set(liveConsumers(o).filter((c) => !inKernel.has(c)).map((c) => groupOf[c]))];
+      if (others.length > 1) {
+        reasons.push(`several consumers: ${others.map((x) => `kernel_${kernelIndex.get(x)}`).join(", ")}`);
+      }
+      for (const x of others) {
+        const other = groups[x];
+        const name = `kernel_${kernelIndex.get(x)}`;
+        if (!other.loop) reasons.push(`consumer not elementwise: ${eqns[other.eqns[0]].prim} in ${name}`);
+        else if (!sameShape(other.loopShape, grp.loopShape)) {
+          reasons.push(`consumer ${name} loops over another shape: ${typeString({ ...o.aval, shape: other.loopShape })}`);
+        } else if (others.length === 1) reasons.push(`merging with ${name} would form a cycle`);
+      }
+    }
+    const loopOps = grp.eqns.filter((i) => eqns[i].prim !== "broadcast_in_dim").length;
+    return {
+      kind: !grp.loop ? eqns[grp.eqns[0]].prim : loopOps > 0 ? "elementwise" : "broadcast",
+      eqns: grp.eqns,
+      inputs,
+      outputs,
+      loopShape: grp.loopShape,
+      reason: [...new Set(reasons)].join("; "),
+    };
+  });
+  const dead = eqns.map((_, i) => i).filter((i) => !g.live[i]);
+  return { kernels, dead };
+}
+
+/** The eager plan: one kernel per equation, every result materialised (JAX without jit). */
+export function planEager(jaxpr: Jaxpr): FusionPlan {
+  const kernels = jaxpr.eqns.map((e, i): KernelPlan => {
+    const { inputs, outputs } = kernelBuffers(jaxpr, [i], () => true);
+    return {
+      kind: isLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : "elementwise") : e.prim,
+      eqns: [i],
+      inputs,
+      outputs,
+      loopShape: [...(e.outputs[0]?.aval.shape ?? [])],
+      reason: "eager: one kernel per primitive",
+    };
+  });
+  return { kernels, dead: [] };
+}
+
+function kernelBuffers(jaxpr: Jaxpr, idx: number[], written: (o: Var) => boolean): { inputs: Var[]; outputs: Var[] } {
+  const produced = new Set<number>();
+  for (const i of idx) for (const o of jaxpr.eqns[i].outputs) produced.add(o.id);
+  const inputs: Var[] = [];
+  const seen = new Set<number>();
+  const outputs: Var[] = [];
+  for (const i of idx) {
+    const e = jaxpr.eqns[i];
+    for (const x of e.inputs) {
+      if (x.kind !== "var" || produced.has(x.id) || seen.has(x.id)) continue;
+      seen.add(x.id);
+      inputs.push(x);
+    }
+    for (const o of e.outputs) if (written(o)) outputs.push(o);
+  }
+  return { inputs, outputs };
+}

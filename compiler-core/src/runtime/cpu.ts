@@ -1,0 +1,291 @@
+// The CPU backend. Two ways to run a jaxpr:
+// - compileEager: the interpreter. One kernel launch per equation, each result written to
+//   its own fresh typed array (JAX without jit). Kernels are specialised per primitive,
+//   dtype and broadcast pattern and shared through a cache keyed by their source text.
+// - compileFused: the fusion plan's kernels, generated as tight JavaScript loops.
+// Both return an Executable whose `kernels` describe what runs, for the Report.
+import type { KernelInfo, Span, BufferInfo } from "../report";
+import type { ArrayValue, Atom, Eqn, Jaxpr, Literal, Var } from "../ir/types";
+import { itemBytes, newBuffer, size, typeString } from "../ir/types";
+import { generateLoopKernel, literalValue, type JsCodegenOptions } from "../codegen/js";
+import { planEager, planFusion, type FusionPlan, type KernelPlan } from "../fusion/fuse";
+
+export interface Executable {
+  /** Run on the values of jaxpr.invars (consts come from jaxpr.consts); returns the outvars' values. */
+  run(inputs: ArrayValue[]): ArrayValue[];
+  /** What runs, in order, one entry per kernel launch. */
+  kernels: KernelInfo[];
+  /** Kernel launches per call. */
+  launches: number;
+}
+
+export interface CompileOptions extends JsCodegenOptions {
+  /** Names of vars in kernel sources and buffer infos (default: jaxprVarNames). */
+  names?: (v: Var) => string;
+}
+
+type Data = ArrayValue["data"];
+type KernelFn = (...buffers: Data[]) => void;
+
+/** Compiled kernel functions, keyed by their code. */
+const kernelCache = new Map<string, KernelFn>();
+
+/** Number of distinct kernel functions compiled so far (for tests of the cache). */
+export function kernelCacheSize(): number {
+  return kernelCache.size;
+}
+
+function compileJs(code: string, fnName: string): KernelFn {
+  let fn = kernelCache.get(code);
+  if (!fn) {
+    fn = new Function(`"use strict";\n${code}\nreturn ${fnName};`)() as KernelFn;
+    kernelCache.set(code, fn);
+  }
+  return fn;
+}
+
+/** JAX's variable names: a..z, ba, bb, ... by order of appearance (constvars, invars, equations). */
+export function alphaName(n: number): string {
+  let s = "";
+  do {
+    s = String.fromCharCode(97 + (n % 26)) + s;
+    n = Math.floor(n / 26);
+  } while (n > 0);
+  return s;
+}
+
+export function jaxprVarNames(jaxpr: Jaxpr): (v: Var) => string {
+  const names = new Map<number, string>();
+  const add = (v: Var) => { if (!names.has(v.id)) names.set(v.id, alphaName(names.size)); };
+  jaxpr.constvars.forEach(add);
+  jaxpr.invars.forEach(add);
+  for (const e of jaxpr.eqns) e.outputs.forEach(add);
+  return (v) => names.get(v.id) ?? `v${v.id}`;
+}
+
+/** Memory a call must move at least: each input and const read once, each output written once. */
+export function minimumBytes(jaxpr: Jaxpr): number {
+  const seen = new Set<number>();
+  let total = 0;
+  const count = (a: Atom) => {
+    if (a.kind === "var") {
+      if (seen.has(a.id)) return;
+      seen.add(a.id);
+    }
+    total += size(a.aval.shape) * itemBytes[a.aval.dtype];
+  };
+  jaxpr.constvars.forEach(count);
+  jaxpr.invars.forEach(count);
+  seen.clear();
+  jaxpr.outvars.forEach(count);
+  return total;
+}
+
+/** The interpreter: one kernel per equation, every intermediate materialised. */
+export function compileEager(jaxpr: Jaxpr, options: CompileOptions = {}): Executable {
+  return build(jaxpr, planEager(jaxpr), "eager", options);
+}
+
+/** Compiled: the fusion plan's kernels. */
+export function compileFused(jaxpr: Jaxpr, options: CompileOptions = {}): Executable {
+  return build(jaxpr, planFusion(jaxpr), "fused", options);
+}
+
+// Eager kernels name their operands by position so one kernel serves every equation
+// with the same primitive, dtypes and broadcast pattern.
+const POSITIONAL = ["x", "y", "z", "w", "u", "v", "s", "t"];
+const positionalName = (k: number): string => POSITIONAL[k] ?? `x${alphaName(k)}`;
+
+interface Step {
+  fn: KernelFn;
+  inSlots: number[];
+  outSlots: number[];
+  outVars: Var[];
+  /** Slots holding intermediates whose last use is this step. */
+  free: number[];
+}
+
+function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options: CompileOptions): Executable {
+  const names = options.names ?? jaxprVarNames(jaxpr);
+  const slotOf = new Map<number, number>();
+  const slot = (v: Var): number => {
+    let s = slotOf.get(v.id);
+    if (s === undefined) { s = slotOf.size; slotOf.set(v.id, s); }
+    return s;
+  };
+  jaxpr.constvars.forEach(slot);
+  jaxpr.invars.forEach(slot);
+  const boundary = slotOf.size;
+
+  const kernels: KernelInfo[] = [];
+  const steps: Step[] = plan.kernels.map((k, idx) => {
+    const eqns = k.eqns.map((i) => jaxpr.eqns[i]);
+    const first = eqns[0];
+    const kernelName = mode === "eager" ? `eager_${k.eqns[0]}_${first.prim}` : `kernel_${idx}`;
+    let fnName: string;
+    let nameOf: (v: Var) => string;
+    if (mode === "eager") {
+      const pos = new Map<number, string>(k.inputs.map((v, j) => [v.id, positionalName(j)]));
+      fnName = first.prim;
+      nameOf = (v) => pos.get(v.id) ?? "r";
+    } else {
+      fnName = kernelName;
+      nameOf = names;
+    }
+    const gen = generateLoopKernel(
+      { fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf },
+      options,
+    );
+    const source = `${header(kernelName, k, eqns, names)}\n${gen.code}\n`;
+    kernels.push(kernelInfo(kernelName, k, eqns, names, source));
+    return {
+      fn: compileJs(gen.code, gen.fnName),
+      inSlots: k.inputs.map(slot),
+      outSlots: k.outputs.map(slot),
+      outVars: k.outputs,
+      free: [],
+    };
+  });
+
+  // Drop intermediates after their last use so big runs do not hold every buffer.
+  const outSet = new Set<number>();
+  for (const o of jaxpr.outvars) if (o.kind === "var") outSet.add(o.id);
+  const lastUse = new Map<number, number>();
+  steps.forEach((st, k) => st.inSlots.forEach((s) => lastUse.set(s, k)));
+  for (const [id, s] of slotOf) {
+    if (s < boundary || outSet.has(id)) continue;
+    const k = lastUse.get(s);
+    if (k !== undefined) steps[k].free.push(s);
+  }
+
+  const outputs = jaxpr.outvars.map((o): { slot: number } | { lit: Literal } => {
+    if (o.kind === "lit") return { lit: o };
+    const s = slotOf.get(o.id);
+    if (s === undefined) throw new Error(`output ${names(o)} is not computed by any kernel`);
+    return { slot: s };
+  });
+  const nSlots = slotOf.size;
+
+  const run = (inputs: ArrayValue[]): ArrayValue[] => {
+    checkInputs(jaxpr, inputs, names);
+    const env = new Array<ArrayValue | undefined>(nSlots);
+    jaxpr.constvars.forEach((v, i) => { env[slotOf.get(v.id)!] = jaxpr.consts[i]; });
+    jaxpr.invars.forEach((v, i) => { env[slotOf.get(v.id)!] = inputs[i]; });
+    for (const st of steps) {
+      const args: Data[] = [];
+      for (const s of st.inSlots) args.push(env[s]!.data);
+      for (let j = 0; j < st.outSlots.length; j++) {
+        const v = st.outVars[j];
+        const data = newBuffer(v.aval.dtype, size(v.aval.shape));
+        env[st.outSlots[j]] = { aval: v.aval, data };
+        args.push(data);
+      }
+      st.fn(...args);
+      for (const s of st.free) env[s] = undefined;
+    }
+    return outputs.map((o) => ("lit" in o ? filled(o.lit) : env[o.slot]!));
+  };
+
+  return { run, kernels, launches: steps.length };
+}
+
+function filled(lit: Literal): ArrayValue {
+  const data = newBuffer(lit.aval.dtype, size(lit.aval.shape));
+  data.fill(literalValue(lit));
+  return { aval: lit.aval, data };
+}
+
+const dataKind: Record<ArrayValue["aval"]["dtype"], new (n: number) => Data> = {
+  f32: Float32Array, f64: Float64Array, i32: Int32Array, bool: Uint8Array,
+};
+
+function checkInputs(jaxpr: Jaxpr, inputs: ArrayValue[], names: (v: Var) => string): void {
+  if (inputs.length !== jaxpr.invars.length) {
+    throw new Error(`expected ${jaxpr.invars.length} input arrays, got ${inputs.length}`);
+  }
+  jaxpr.invars.forEach((v, i) => {
+    const a = inputs[i];
+    const want = typeString(v.aval), got = typeString(a.aval);
+    if (want !== got) throw new Error(`input ${i} (${names(v)}): expected ${want}, got ${got}`);
+    if (!(a.data instanceof dataKind[v.aval.dtype]) || a.data.length !== size(v.aval.shape)) {
+      throw new Error(`input ${i} (${names(v)}): its data is not a ${dataKind[v.aval.dtype].name} of ${size(v.aval.shape)} elements`);
+    }
+  });
+}
+
+const bufferInfo = (v: Var, names: (v: Var) => string): BufferInfo => ({
+  name: names(v),
+  type: typeString(v.aval),
+  bytes: size(v.aval.shape) * itemBytes[v.aval.dtype],
+});
+
+function kernelInfo(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) => string, source: string): KernelInfo {
+  const inputs = k.inputs.map((v) => bufferInfo(v, names));
+  const outputs = k.outputs.map((v) => bufferInfo(v, names));
+  const spans: Span[] = [];
+  const seen = new Set<string>();
+  for (const e of eqns) {
+    const s = e.span;
+    const key = `${s.file}:${s.line}:${s.col}:${s.endLine}:${s.endCol}`;
+    if (!seen.has(key)) { seen.add(key); spans.push(s); }
+  }
+  return {
+    name,
+    kind: k.kind,
+    eqns: [...k.eqns],
+    ops: eqns.length,
+    inputs,
+    outputs,
+    bytesRead: inputs.reduce((t, b) => t + b.bytes, 0),
+    bytesWritten: outputs.reduce((t, b) => t + b.bytes, 0),
+    flops: eqns.reduce((t, e) => t + eqnFlops(e), 0),
+    language: "javascript",
+    source,
+    spans,
+    reason: k.reason,
+  };
+}
+
+/** One flop per output element of each elementwise equation; broadcasts only move data. */
+export function eqnFlops(e: Eqn): number {
+  if (e.prim === "broadcast_in_dim") return 0;
+  return e.outputs.reduce((t, o) => t + size(o.aval.shape), 0);
+}
+
+function atomText(a: Atom, names: (v: Var) => string): string {
+  if (a.kind === "var") return names(a);
+  const v = typeof a.value === "boolean" ? (a.value ? "True" : "False") : String(a.value);
+  return `${v}:${typeString(a.aval)}`;
+}
+
+function paramsText(e: Eqn): string {
+  const entries = Object.entries(e.params as Record<string, unknown>);
+  if (entries.length === 0) return "";
+  const fmt = (x: unknown): string =>
+    Array.isArray(x) ? `(${x.join(", ")}${x.length === 1 ? "," : ""})` : typeof x === "boolean" ? (x ? "True" : "False") : String(x);
+  return `[${entries.map(([k, v]) => `${k}=${fmt(v)}`).join(" ")}]`;
+}
+
+function header(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) => string): string {
+  const range = k.eqns.length === 1 ? `eqn ${k.eqns[0]}` : `eqns ${rangesText(k.eqns)}`;
+  const lines = [`// ${name}: ${k.kind}, ${range}, loop over [${k.loopShape.join(",")}]`];
+  eqns.forEach((e, j) => {
+    const outs = e.outputs.map((o) => `${names(o)}:${typeString(o.aval)}`).join(" ");
+    const ins = e.inputs.map((a) => atomText(a, names)).join(" ");
+    lines.push(`//   [${k.eqns[j]}] ${outs} = ${e.prim}${paramsText(e)} ${ins}   (line ${e.span.line})`);
+  });
+  lines.push(`// ${k.reason}`);
+  return lines.join("\n");
+}
+
+/** 0,1,2,3,7 -> "0-3, 7" */
+function rangesText(xs: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < xs.length; ) {
+    let j = i;
+    while (j + 1 < xs.length && xs[j + 1] === xs[j] + 1) j++;
+    parts.push(j > i ? `${xs[i]}-${xs[j]}` : `${xs[i]}`);
+    i = j + 1;
+  }
+  return parts.join(", ");
+}
