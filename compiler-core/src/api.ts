@@ -1,8 +1,176 @@
-// analyze(): source + function + argument spec -> Report. Trace, compile, run, measure.
+// The pipeline behind every interface: source + function + argument spec -> trace -> compile
+// (eager and fused) -> run and measure -> Report. The engine, the CLI and tests call this.
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { AnalyzeParams } from "./engine/protocol";
-import { REPORT_VERSION, type Report } from "./report";
+import { JitError } from "./frontend/source";
+import { printJaxpr } from "./ir/print";
+import { typeString, type ArrayValue } from "./ir/types";
+import { readNpy } from "./npy";
+import { REPORT_VERSION, type ErrorInfo, type LineInfo, type Report, type Timings } from "./report";
+import { compileEager, compileFused, minimumBytes, type Executable } from "./runtime/cpu";
+import { fillRandom } from "./runtime/random";
+import { maxRelDiff, measure, nowMs } from "./runtime/timing";
+import { traceFunction, type TraceResult } from "./trace/trace";
+
+export interface Prepared {
+  trace: TraceResult;
+  eager: Executable;
+  compiled: Executable;
+  report: Report;
+}
+
+/** Reads `.npy` files named in `load("...")` specs, relative to the Python file's folder, then the working directory. */
+export function npyLoader(pyFile: string): (p: string) => ArrayValue {
+  return (p: string) => {
+    const candidates = path.isAbsolute(p) ? [p] : [path.resolve(path.dirname(pyFile), p), path.resolve(p)];
+    for (const c of candidates) {
+      let buf: Buffer;
+      try {
+        buf = readFileSync(c);
+      } catch {
+        continue;
+      }
+      try {
+        return readNpy(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), p);
+      } catch (e) {
+        throw new JitError("SpecError", e instanceof Error ? e.message : String(e));
+      }
+    }
+    throw new JitError("SpecError", `load("${p}"): no such file (looked in ${[...new Set(candidates.map((c) => path.dirname(c)))].join(" and ")})`);
+  };
+}
+
+function baseReport(params: AnalyzeParams): Report {
+  return { version: REPORT_VERSION, file: params.file, fn: params.fn ?? "", args: [] };
+}
+
+/** A user-facing error from anything thrown: JitErrors as they are; anything else is our bug. */
+export function toErrorInfo(e: unknown): ErrorInfo {
+  if (e instanceof JitError) return e.info();
+  const message = e instanceof Error ? e.message : String(e);
+  return { kind: "InternalError", message: `JIT Lens failed unexpectedly: ${message}. Please report this with the function that caused it.` };
+}
+
+/** Trace and compile (no run). Throws JitError for errors in the user's code or input. */
+export function prepare(params: AnalyzeParams): Prepared {
+  const stageMs: Record<string, number> = {};
+  let t = nowMs();
+  const trace = traceFunction({
+    file: params.file,
+    source: params.source,
+    fn: params.fn,
+    offset: params.offset,
+    args: params.args,
+    loadNpy: npyLoader(params.file),
+  });
+  stageMs.trace = nowMs() - t;
+  t = nowMs();
+  const eager = compileEager(trace.jaxpr);
+  const compiled = compileFused(trace.jaxpr);
+  stageMs.compile = nowMs() - t;
+  const jaxpr = trace.jaxpr;
+  const kernelOf = new Map<number, number>();
+  compiled.kernels.forEach((k, ki) => k.eqns.forEach((e) => kernelOf.set(e, ki)));
+  const report: Report = {
+    ...baseReport(params),
+    fn: trace.fn.name,
+    defSpan: trace.defSpan,
+    args: trace.args,
+    jaxpr: printJaxpr(jaxpr),
+    eqnCount: jaxpr.eqns.length,
+    kernels: compiled.kernels,
+    lines: lineInfo(trace, kernelOf),
+    stageMs,
+  };
+  return { trace, eager, compiled, report };
+}
+
+/** Per source line of the traced function: its equations, the type it produced, its kernel. */
+function lineInfo(trace: TraceResult, kernelOf: Map<number, number>): LineInfo[] {
+  const byLine = new Map<number, LineInfo>();
+  trace.jaxpr.eqns.forEach((e, i) => {
+    // Inside a helper, the line in the traced function is the outermost call site.
+    const span = e.callStack?.length ? e.callStack[e.callStack.length - 1] : e.span;
+    let li = byLine.get(span.line);
+    if (!li) { li = { line: span.line, eqns: [], type: "", kernel: -1 }; byLine.set(span.line, li); }
+    li.eqns.push(i);
+    li.type = typeString(e.outputs[0].aval);
+  });
+  for (const li of byLine.values()) {
+    const counts = new Map<number, number>();
+    for (const e of li.eqns) {
+      const k = kernelOf.get(e);
+      if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    li.kernel = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? -1;
+  }
+  return [...byLine.values()].sort((a, b) => a.line - b.line);
+}
+
+/** The inputs of a run: loaded `.npy` data, else seeded standard-normal draws. */
+export function makeInputs(trace: TraceResult, seed: number): ArrayValue[] {
+  return trace.inputs.map((leaf, i) => leaf.loaded ?? fillRandom(leaf.aval, seed + i));
+}
+
+export function deviceName(): string {
+  const cpu = os.cpus()[0]?.model?.replace(/\s+/g, " ").trim() ?? "unknown CPU";
+  return `${cpu} (1 thread)`;
+}
+
+/** Times eager against compiled on the same inputs, after cross-checking their outputs. */
+export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Timings {
+  const inputs = makeInputs(p.trace, seed);
+  const t0 = nowMs();
+  const compiledOut = p.compiled.run(inputs);
+  const firstRun = nowMs() - t0;
+  const eagerOut = p.eager.run(inputs);
+  let diff = 0;
+  compiledOut.forEach((o, i) => (diff = Math.max(diff, maxRelDiff(o, eagerOut[i]))));
+  const opts = {
+    minRuns: params.timing?.minRuns ?? 5,
+    minTimeMs: params.timing?.minTimeMs ?? 200,
+    maxRuns: 10_000,
+    maxTimeMs: Math.max(2000, (params.timing?.minTimeMs ?? 200) * 4),
+  };
+  const eager = measure(() => p.eager.run(inputs), opts);
+  const compiled = measure(() => p.compiled.run(inputs), opts);
+  const traffic = (x: Executable) => x.kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
+  return {
+    backend: "cpu",
+    device: deviceName(),
+    eager,
+    compiled,
+    speedup: eager.median_ms / compiled.median_ms,
+    first_call_ms: (p.report.stageMs?.trace ?? 0) + (p.report.stageMs?.compile ?? 0) + firstRun,
+    kernels: { eager: p.eager.launches, compiled: p.compiled.launches },
+    bytes: { minimum: minimumBytes(p.trace.jaxpr), eager: traffic(p.eager), compiled: traffic(p.compiled) },
+    max_rel_diff: diff,
+  };
+}
+
+function checkBackend(params: AnalyzeParams): void {
+  if (params.backend === "webgpu") {
+    throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto");
+  }
+}
 
 export async function analyze(params: AnalyzeParams): Promise<Report> {
-  // Implemented by the pipeline (work in progress).
-  return { version: REPORT_VERSION, file: params.file, fn: params.fn ?? "", args: [], error: { kind: "NotImplemented", message: "pipeline not built yet" } };
+  let p: Prepared;
+  try {
+    checkBackend(params);
+    p = prepare(params);
+  } catch (e) {
+    return { ...baseReport(params), error: toErrorInfo(e) };
+  }
+  if (params.run === false) return p.report;
+  try {
+    const t = nowMs();
+    p.report.timings = runAndMeasure(p, params);
+    p.report.stageMs!.run = nowMs() - t;
+  } catch (e) {
+    p.report.error = toErrorInfo(e);
+  }
+  return p.report;
 }

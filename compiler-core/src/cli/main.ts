@@ -1,0 +1,196 @@
+// The `jitlens` command line: trace, run and bench a function of a Python file, as DESIGN.md
+// specifies. Errors in the user's code or input print `FILE:LINE:COL: Kind: message` and exit 1;
+// usage errors exit 2; a JavaScript stack trace is never what a user sees.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { prepare, runAndMeasure, makeInputs, toErrorInfo } from "../api";
+import type { AnalyzeParams, Backend } from "../engine/protocol";
+import { JitError } from "../frontend/source";
+import { typeString, type ArrayValue } from "../ir/types";
+import { writeNpy } from "../npy";
+import { formatError, irText, type Report, type Timings } from "../report";
+
+const USAGE = `JIT Lens: trace, compile and time a jax.numpy function with JIT Lens's own compiler.
+
+Usage:
+  jitlens trace FILE --fn NAME [--arg NAME=SPEC]... [--format text|json]
+  jitlens run   FILE --fn NAME [--arg NAME=SPEC]... [--mode eager|compiled]
+                [--backend auto|webgpu|cpu] [--seed N] [--out-dir DIR]
+  jitlens bench FILE --fn NAME [--arg NAME=SPEC]... [--backend auto|webgpu|cpu] [--format text|json]
+
+Argument specs: f32[512,1024], i32[8], bool[4], f32[] (a scalar), load("x.npy"), a Python
+literal for a static argument (3, 0.5, "relu"), and tuples/lists/dicts of these. Without
+--arg, the '# jitlens: x=f32[1024]' comment above the def is used.
+
+Exit status: 0 success, 1 an error in the Python code or its inputs, 2 a usage error.`;
+
+class UsageError extends Error {}
+
+interface Options {
+  command: string;
+  file: string;
+  fn?: string;
+  args: string[];
+  format: "text" | "json";
+  mode: "eager" | "compiled";
+  backend: Backend;
+  seed: number;
+  outDir?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const [command, ...rest] = argv;
+  const o: Options = { command, file: "", args: [], format: "text", mode: "compiled", backend: "auto", seed: 0 };
+  const positional: string[] = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    const eq = a.indexOf("=");
+    const [flag, inline] = a.startsWith("--") && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const v = rest[++i];
+      if (v === undefined) throw new UsageError(`${flag} needs a value`);
+      return v;
+    };
+    const oneOf = <T extends string>(v: string, allowed: readonly T[]): T => {
+      if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${flag} must be one of ${allowed.join(", ")} (got '${v}')`);
+      return v as T;
+    };
+    switch (flag) {
+      case "--fn": o.fn = value(); break;
+      case "--arg": o.args.push(value()); break;
+      case "--format": o.format = oneOf(value(), ["text", "json"] as const); break;
+      case "--mode": o.mode = oneOf(value(), ["eager", "compiled"] as const); break;
+      case "--backend": o.backend = oneOf(value(), ["auto", "webgpu", "cpu"] as const); break;
+      case "--seed": {
+        const v = Number(value());
+        if (!Number.isInteger(v) || v < 0) throw new UsageError("--seed must be a non-negative integer");
+        o.seed = v;
+        break;
+      }
+      case "--out-dir": o.outDir = value(); break;
+      default:
+        if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
+        positional.push(a);
+    }
+  }
+  if (positional.length !== 1) throw new UsageError(positional.length ? `expected one FILE, got ${positional.length}` : "missing FILE");
+  o.file = positional[0];
+  if (!o.fn) throw new UsageError("missing --fn NAME");
+  return o;
+}
+
+function readSource(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new JitError("FileError", code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory, not a Python file" : `cannot read the file (${code ?? String(e)})`, { file, line: 1, col: 1, endLine: 1, endCol: 1 });
+  }
+}
+
+function params(o: Options): AnalyzeParams {
+  return {
+    file: o.file,
+    source: readSource(o.file),
+    fn: o.fn,
+    args: o.args.length ? o.args.join(", ") : undefined,
+    backend: o.backend,
+  };
+}
+
+function checkBackend(o: Options): void {
+  if (o.backend === "webgpu") throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto", { file: o.file, line: 1, col: 1, endLine: 1, endCol: 1 });
+}
+
+const fmtMs = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(ms >= 0.1 ? 0 : 1)} µs`);
+const fmtBytes = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : b >= 1e3 ? `${(b / 1e3).toFixed(1)} kB` : `${b} B`);
+
+export function timingTable(r: Report, t: Timings): string {
+  const rows = [
+    ["", "median", "min", "max", "runs", "kernels", "traffic"],
+    ["interpreted", fmtMs(t.eager.median_ms), fmtMs(t.eager.min_ms), fmtMs(t.eager.max_ms), String(t.eager.runs), String(t.kernels.eager), fmtBytes(t.bytes.eager)],
+    ["compiled", fmtMs(t.compiled.median_ms), fmtMs(t.compiled.min_ms), fmtMs(t.compiled.max_ms), String(t.compiled.runs), String(t.kernels.compiled), fmtBytes(t.bytes.compiled)],
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("   "));
+  return [
+    `${r.fn}(${r.args.map((a) => `${a.name}=${a.type}`).join(", ")}) on ${t.backend === "cpu" ? "CPU" : "WebGPU"}: ${t.device}`,
+    ...lines,
+    `speedup: ${t.speedup.toFixed(1)}× compiled vs interpreted · ${r.kernels?.length ?? 0} kernel${r.kernels?.length === 1 ? "" : "s"} from ${r.eqnCount} ops`,
+    `minimum traffic ${fmtBytes(t.bytes.minimum)} · first call (trace + compile + run) ${fmtMs(t.first_call_ms)} · eager and compiled outputs agree within ${t.max_rel_diff.toExponential(1)} (relative)`,
+  ].join("\n");
+}
+
+function outputSummary(a: ArrayValue): string {
+  const n = a.data.length;
+  const head = Array.from(a.data.slice(0, 6), (v) => (a.aval.dtype === "f32" || a.aval.dtype === "f64" ? Number(v).toPrecision(6) : String(v)));
+  return `${typeString(a.aval)} [${head.join(", ")}${n > 6 ? ", ..." : ""}]`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(USAGE + "\n");
+    return command ? 0 : 2;
+  }
+  if (command === "--version") {
+    process.stdout.write("jitlens 0.1.0\n");
+    return 0;
+  }
+  if (command === "engine") {
+    const { startEngineServer } = await import("../engine/server");
+    startEngineServer();
+    return -1; // keep running
+  }
+  if (!["trace", "run", "bench"].includes(command)) throw new UsageError(`unknown command '${command}' (expected trace, run or bench)`);
+  const o = parseArgs(argv);
+  checkBackend(o);
+  const p = prepare(params(o));
+  if (o.command === "trace") {
+    process.stdout.write(o.format === "json" ? JSON.stringify(p.report, null, 2) + "\n" : irText(p.report.jaxpr!) + "\n");
+    return 0;
+  }
+  if (o.command === "run") {
+    const inputs = makeInputs(p.trace, o.seed);
+    const outs = (o.mode === "eager" ? p.eager : p.compiled).run(inputs);
+    if (o.outDir) {
+      mkdirSync(o.outDir, { recursive: true });
+      outs.forEach((a, i) => writeFileSync(path.join(o.outDir!, `${i}.npy`), writeNpy(a)));
+      process.stderr.write(`wrote ${outs.length} output${outs.length === 1 ? "" : "s"} to ${o.outDir} (${o.mode})\n`);
+    } else {
+      outs.forEach((a, i) => process.stdout.write(`${i}: ${outputSummary(a)}\n`));
+    }
+    return 0;
+  }
+  const t = runAndMeasure(p, params(o), o.seed);
+  p.report.timings = t;
+  if (o.format === "json") {
+    const { backend, device, eager, compiled, speedup, first_call_ms, kernels, bytes, max_rel_diff } = t;
+    process.stdout.write(JSON.stringify({ file: o.file, fn: p.report.fn, backend, device, eager, compiled, speedup, first_call_ms, kernels, bytes, max_rel_diff, eqns: p.report.eqnCount }, null, 2) + "\n");
+  } else {
+    process.stdout.write(timingTable(p.report, t) + "\n");
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`jitlens: error: ${e.message}\nRun 'jitlens --help' for usage.\n`);
+      process.exitCode = 2;
+    } else if (e instanceof JitError) {
+      const file = process.argv[3] ?? "<input>";
+      process.stderr.write(formatError(e.info(), file) + "\n");
+      process.exitCode = 1;
+    } else {
+      const info = toErrorInfo(e);
+      process.stderr.write(`jitlens: ${info.kind}: ${info.message}\n`);
+      if (process.env.JITLENS_DEBUG && e instanceof Error) process.stderr.write(String(e.stack) + "\n");
+      process.exitCode = 3;
+    }
+  },
+);
