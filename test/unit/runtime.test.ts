@@ -449,6 +449,31 @@ describe("fusion", () => {
       "the column value is read once per row, outside the inner loop");
   });
 
+  test("loop kernels above the size limit are cut where every crossing value has the loop shape", () => {
+    const { jaxpr } = chain10(6);
+    const cut = compileFused(jaxpr, { maxLoopOps: 4 });
+    assert.deepEqual(cut.kernels.map((k) => k.eqns), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    assert.match(cut.kernels[0].reason, /size limit: at most 4 ops/);
+    assert.doesNotMatch(cut.kernels[2].reason, /size limit/);
+    const x = array("f32", [6], [-2, -1, 0, 0.5, 1, 3]);
+    assert.deepEqual(list(cut.run([x])[0]), list(compileEager(jaxpr).run([x])[0]));
+    // A smaller-shape value cannot be written from a [2,3] loop, so no cut right after it.
+    const b = new Builder();
+    const r = b.input([3]);
+    const m = b.input([2, 3]);
+    const e1 = b.op("exp", [r]);
+    const e2 = b.op("neg", [e1]);
+    const bc = b.op("broadcast_in_dim", [e2], { shape: [2, 3], broadcast_dimensions: [1] });
+    const s1 = b.op("add", [bc, m]);
+    const s2 = b.op("mul", [s1, m]);
+    const j2 = b.build([s2]);
+    const plan = planFusion(j2, { maxLoopOps: 1 });
+    assert.deepEqual(plan.kernels.map((k) => k.eqns), [[0, 1, 2], [3], [4]]);
+    runBoth(j2, [array("f32", [3], [0, 1, 2]), array("f32", [2, 3], [1, 2, 3, 4, 5, 6])]);
+    const [o] = compileFused(j2, { maxLoopOps: 1 }).run([array("f32", [3], [0, 1, 2]), array("f32", [2, 3], [1, 2, 3, 4, 5, 6])]);
+    assert.deepEqual(list(o), list(compileEager(j2).run([array("f32", [3], [0, 1, 2]), array("f32", [2, 3], [1, 2, 3, 4, 5, 6])])[0]));
+  });
+
   test("unused equations are dropped when fused, run when eager", () => {
     const b = new Builder();
     const x = b.input([3]);

@@ -72,6 +72,90 @@ const HELPERS: Record<string, string> = {
   }
   return acc;
 }`,
+  jlErf: `function jlErf(x) {
+  // erf in float64 (max relative error ~2e-15; coefficients from
+  // test/unit/fixtures/erf_coefficients.py). |x| < 1: x * P(x^2), the Taylor series of
+  // erf(x)/x. 1 <= |x| < 6: 1 - exp(-x^2) * G(|x|), G a Chebyshev interpolant of
+  // erfc(a) * exp(a^2) on [1, 6]. Beyond 6 the result is +-1 in float64.
+  const a = Math.abs(x);
+  if (a < 1) {
+    const t = x * x;
+    let p = -2.7835162072109212e-14;
+    p = p * t + 4.4632242632864775e-13;
+    p = p * t + -6.7113668551641105e-12;
+    p = p * t + 9.422759064650411e-11;
+    p = p * t + -1.2290555301717926e-09;
+    p = p * t + 1.4807192815879218e-08;
+    p = p * t + -1.6365844691234924e-07;
+    p = p * t + 1.6462114365889246e-06;
+    p = p * t + -1.492565035840625e-05;
+    p = p * t + 0.00012055332981789664;
+    p = p * t + -0.0008548327023450852;
+    p = p * t + 0.005223977625442188;
+    p = p * t + -0.026866170645131252;
+    p = p * t + 0.11283791670955126;
+    p = p * t + -0.37612638903183754;
+    p = p * t + 1.1283791670955126;
+    return x * p;
+  }
+  if (!(a < 6)) return a !== a ? x : x > 0 ? 1 : -1;
+  const u = (2 * a - 7) / 5, u2 = 2 * u;
+  let b1 = 0, b2 = 0, t = 0;
+    t = b1; b1 = u2 * b1 - b2 + 1.0673875667297907e-14; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -5.157662980200358e-14; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 2.2819088044015793e-13; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -9.92125567611623e-13; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 4.253441247820174e-12; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -1.799022575586622e-11; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 7.504494414638078e-11; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -3.0858860877793983e-10; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 1.2501872825819174e-09; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -4.987110208958252e-09; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 1.9575863544795672e-08; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -7.555861084845159e-08; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 2.8655025726866616e-07; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -1.066839233720272e-06; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 3.895514595290994e-06; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -1.3935932859859244e-05; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 4.878565911500901e-05; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -0.0001668947305252349; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 0.0005570714353927709; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -0.0018109803028143496; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 0.005721802417478181; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -0.01752570996486758; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + 0.05188222158351387; b2 = t;
+    t = b1; b1 = u2 * b1 - b2 + -0.14788483553398707; b2 = t;
+  const g = u * b1 - b2 + 0.20196598791223078;
+  const r = 1 - Math.exp(-a * a) * g;
+  return x > 0 ? r : -r;
+}`,
+  jlNextAfterF32: `const jlNaF32 = new Float32Array(1), jlNaU32 = new Uint32Array(jlNaF32.buffer);
+function jlNextAfterF32(x, y) {
+  // The float32 after x in the direction of y (C nextafterf); x is a float32 value.
+  if (x !== x || y !== y) return NaN;
+  if (x === y) return y;
+  if (x === 0) return y > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  jlNaF32[0] = x;
+  // Stepping away from zero adds one to the magnitude bits, toward zero subtracts one.
+  if ((y > x) === (x > 0)) jlNaU32[0]++; else jlNaU32[0]--;
+  return jlNaF32[0];
+}`,
+  jlNextAfterF64: `const jlNaF64 = new Float64Array(1), jlNaW = new Uint32Array(jlNaF64.buffer);
+function jlNextAfterF64(x, y) {
+  // The float64 after x in the direction of y (C nextafter); words little-endian.
+  if (x !== x || y !== y) return NaN;
+  if (x === y) return y;
+  if (x === 0) return y > 0 ? 5e-324 : -5e-324;
+  jlNaF64[0] = x;
+  if ((y > x) === (x > 0)) {
+    jlNaW[0] = (jlNaW[0] + 1) >>> 0;
+    if (jlNaW[0] === 0) jlNaW[1]++;
+  } else {
+    if (jlNaW[0] === 0) jlNaW[1]--;
+    jlNaW[0] = (jlNaW[0] - 1) >>> 0;
+  }
+  return jlNaF64[0];
+}`,
   jlToI32: `function jlToI32(x) {
   // float -> int32: truncate toward zero, saturate, NaN -> 0.
   if (x !== x) return 0;
@@ -117,10 +201,8 @@ interface Stmt {
   comment?: string;
 }
 
-class UnsupportedOp extends Error {}
-
 function unsupported(prim: string, dt: DType): never {
-  throw new UnsupportedOp(`the CPU backend has no ${prim} for ${dt}`);
+  throw new Error(`the CPU backend has no ${prim} for ${dt}`);
 }
 
 /** Generate a loop kernel for `spec`. Throws an Error for an equation it cannot compile. */
@@ -372,7 +454,17 @@ function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => 
     switch (p) {
       case "neg": return fl ? `-${a}` : dt === "i32" ? `(-${a}) | 0` : unsupported(p, dt);
       case "exp": case "log": case "tanh": case "sin": case "cos": case "sqrt": case "log1p": case "expm1":
+      case "tan": case "cbrt": case "asin": case "acos": case "atan": case "sinh": case "cosh":
+      case "asinh": case "acosh": case "atanh":
         return math(p);
+      case "exp2": return fl ? r(`Math.pow(2, ${a})`) : unsupported(p, dt);
+      case "erf":
+        if (!fl) unsupported(p, dt);
+        helper("jlErf");
+        return r(`jlErf(${a})`);
+      case "square":
+        if (fl) return r(`${a} * ${a}`);
+        return dt === "i32" ? `Math.imul(${a}, ${a})` : unsupported(p, dt);
       case "rsqrt": return fl ? r(`1 / Math.sqrt(${a})`) : unsupported(p, dt);
       case "logistic": return fl ? r(`1 / (1 + Math.exp(-${a}))`) : unsupported(p, dt);
       case "abs": return fl ? `Math.abs(${a})` : dt === "i32" ? `Math.abs(${a}) | 0` : unsupported(p, dt);
@@ -399,6 +491,7 @@ function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => 
       switch (p) {
         case "add": case "max": case "or": return `${a} | ${b}`;
         case "mul": case "min": case "and": return `${a} & ${b}`;
+        case "xor": return `${a} ^ ${b}`;
         default: unsupported(p, dt);
       }
     }
@@ -416,6 +509,7 @@ function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => 
         case "min": return `Math.min(${a}, ${b})`;
         case "and": return `${a} & ${b}`;
         case "or": return `${a} | ${b}`;
+        case "xor": return `${a} ^ ${b}`;
         default: unsupported(p, dt);
       }
     }
@@ -432,6 +526,9 @@ function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => 
       case "max": return `Math.max(${a}, ${b})`;
       case "min": return `Math.min(${a}, ${b})`;
       case "atan2": return r(`Math.atan2(${a}, ${b})`);
+      case "nextafter":
+        helper(dt === "f32" ? "jlNextAfterF32" : "jlNextAfterF64");
+        return dt === "f32" ? `jlNextAfterF32(${a}, ${b})` : `jlNextAfterF64(${a}, ${b})`;
       default: unsupported(p, dt);
     }
   }
@@ -466,6 +563,14 @@ function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => 
       let expr = cases[cases.length - 1];
       for (let k = cases.length - 2; k >= 0; k--) expr = `${pred} === ${k} ? ${cases[k]} : ${expr}`;
       return expr;
+    }
+    case "stop_gradient": return a;
+    case "clamp": {
+      // XLA: min(max(x, lo), hi), operands (lo, x, hi); a NaN operand gives NaN.
+      const [lo, x, hi] = args;
+      if (dt === "bool") return `${x} < ${lo} ? ${lo} : ${x} > ${hi} ? ${hi} : ${x}`;
+      if (!fl && dt !== "i32") unsupported(p, dt);
+      return `Math.min(Math.max(${x}, ${lo}), ${hi})`;
     }
     case "convert_element_type": {
       if (dt === out) return a;

@@ -8,14 +8,18 @@
 //    only if it has the loop's shape (it is written from inside the loop).
 // 2. Siblings: loop kernels with the same loop shape merge (multi-output fusion) unless the
 //    merge would make the kernel graph cyclic.
-// Equations the loop codegen cannot compute get a kernel of their own ("not elementwise").
-// Equations nobody uses are dropped, as jit does.
+// Every other equation (reductions, dot_general, data movement, gather, scatter) gets a
+// kernel of its own for now, and elementwise producers are not fused into it: its reason
+// says which kind of boundary it is. Reshape and squeeze are bitcasts when compiled (XLA
+// reuses the buffer): their kernel is a view, nothing runs. Equations nobody uses are
+// dropped, as jit does.
 import type { Eqn, Jaxpr, Var } from "../ir/types";
 import { typeString } from "../ir/types";
-import { isElementwise } from "../ir/primitives";
+import { isElementwise, isReduction, type Prim } from "../ir/primitives";
+import { isBitcast } from "../codegen/ops";
 
 export interface KernelPlan {
-  /** elementwise | broadcast | (later: reduction, matmul, ...) */
+  /** elementwise | broadcast | reduction | matmul | gather | scatter | copy */
   kind: string;
   /** Indices into jaxpr.eqns, ascending. */
   eqns: number[];
@@ -27,6 +31,8 @@ export interface KernelPlan {
   loopShape: number[];
   /** Why the kernel ends here. */
   reason: string;
+  /** A reshape/squeeze whose output is its input's buffer: nothing runs, no bytes move. */
+  view?: boolean;
 }
 
 export interface FusionPlan {
@@ -41,6 +47,26 @@ export function isLoopOp(e: Eqn): boolean {
   return isElementwise(e.prim) || e.prim === "broadcast_in_dim";
 }
 
+/** The kind of kernel an equation that is not a loop op runs as. */
+export function kernelKind(prim: Prim): "reduction" | "matmul" | "gather" | "scatter" | "copy" {
+  if (isReduction(prim) || prim === "cumsum" || prim === "cumprod" || prim === "cummax" || prim === "cummin") return "reduction";
+  if (prim === "dot_general") return "matmul";
+  if (prim === "gather") return "gather";
+  if (prim === "scatter" || prim === "scatter-add" || prim === "scatter-mul") return "scatter";
+  return "copy";
+}
+
+/** Why a non-loop equation is a kernel of its own (compiled mode). */
+function ownKernelReason(e: Eqn): string {
+  switch (kernelKind(e.prim)) {
+    case "reduction": return `reduction (${e.prim}): not fused yet (input fusion comes with the fusion pass)`;
+    case "matmul": return "matmul: dot_general runs as its own kernel (prologue/epilogue fusion comes with the fusion pass)";
+    case "gather": return "gather: indexed reads run as their own kernel, producers are not fused into it yet";
+    case "scatter": return `scatter (${e.prim}): copies the operand, then writes the updates at their indices`;
+    case "copy": return `data movement (${e.prim}): not fused yet`;
+  }
+}
+
 const shapeKey = (s: readonly number[]): string => s.join("x");
 const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
   a.length === b.length && a.every((d, i) => d === b[i]);
@@ -50,7 +76,18 @@ interface Group {
   loop: boolean;
   loopShape: number[];
   alive: boolean;
+  /** Ended early by the size limit. */
+  cut?: boolean;
 }
+
+export interface FusionOptions {
+  /** Most elementwise ops in one loop kernel (default MAX_LOOP_OPS). */
+  maxLoopOps?: number;
+}
+
+/** V8 stops optimizing very large functions (here somewhere past 1,250 ops of a chain),
+ *  and an unoptimized kernel is slower than the interpreter, so loop kernels are cut. */
+export const MAX_LOOP_OPS = 500;
 
 interface Graph {
   producer: Map<number, number>;
@@ -85,7 +122,8 @@ function analyse(jaxpr: Jaxpr): Graph {
 }
 
 /** Plan the fused (compiled) execution of a jaxpr. */
-export function planFusion(jaxpr: Jaxpr): FusionPlan {
+export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPlan {
+  const maxOps = Math.max(1, options.maxLoopOps ?? MAX_LOOP_OPS);
   const { eqns } = jaxpr;
   const g = analyse(jaxpr);
   const groups: Group[] = [];
@@ -156,6 +194,39 @@ export function planFusion(jaxpr: Jaxpr): FusionPlan {
     anchors.set(key, list);
   }
 
+  // 3. Cut loop kernels that are too large, in program order, where every value that
+  // crosses the cut has the loop shape (so it can be written from the loop).
+  for (let k = 0, n = groups.length; k < n; k++) {
+    const grp = groups[k];
+    const isOp = (i: number) => eqns[i].prim !== "broadcast_in_dim";
+    if (!grp.alive || !grp.loop || grp.eqns.filter(isOp).length <= maxOps) continue;
+    const sorted = [...grp.eqns].sort((a, b) => a - b);
+    const chunks: number[][] = [];
+    let chunk: number[] = [];
+    let ops = 0;
+    for (let p = 0; p < sorted.length; p++) {
+      chunk.push(sorted[p]);
+      if (isOp(sorted[p])) ops++;
+      if (ops < maxOps || p === sorted.length - 1) continue;
+      const later = (c: number) => groupOf[c] === k && c > sorted[p];
+      const crossingOk = chunk.every((i) => eqns[i].outputs.every((o) =>
+        sameShape(o.aval.shape, grp.loopShape) || !liveConsumers(o).some(later)));
+      if (!crossingOk) continue;
+      chunks.push(chunk);
+      chunk = [];
+      ops = 0;
+    }
+    if (chunk.length) chunks.push(chunk);
+    if (chunks.length < 2) continue;
+    grp.eqns = chunks[0];
+    grp.cut = true;
+    chunks.slice(1).forEach((c, j) => {
+      const id = groups.length;
+      groups.push({ eqns: c, loop: true, loopShape: grp.loopShape, alive: true, cut: j < chunks.length - 2 });
+      for (const i of c) groupOf[i] = id;
+    });
+  }
+
   // Execution order: topological, earliest first equation first.
   const alive = groups.map((_, k) => k).filter((k) => groups[k].alive);
   for (const k of alive) groups[k].eqns.sort((a, b) => a - b);
@@ -182,31 +253,41 @@ export function planFusion(jaxpr: Jaxpr): FusionPlan {
     const { inputs, outputs } = kernelBuffers(jaxpr, grp.eqns, (o) =>
       g.outvars.has(o.id) || liveConsumers(o).some((c) => !inKernel.has(c)));
     const reasons: string[] = [];
-    if (!grp.loop) reasons.push(`not elementwise: ${eqns[grp.eqns[0]].prim}`);
+    const first = eqns[grp.eqns[0]];
+    const view = !grp.loop && isBitcast(first);
+    if (view) reasons.push(`view: ${first.prim} is a bitcast, the output is the input's buffer (nothing runs)`);
+    else if (!grp.loop) reasons.push(ownKernelReason(first));
+    if (grp.cut) reasons.push(`size limit: at most ${maxOps} ops per JavaScript kernel (V8 does not optimize much larger functions)`);
     for (const o of outputs) {
       if (g.outvars.has(o.id)) reasons.push("function output");
       const others = [...new Set(liveConsumers(o).filter((c) => !inKernel.has(c)).map((c) => groupOf[c]))];
       if (others.length > 1) {
         reasons.push(`several consumers: ${others.map((x) => `kernel_${kernelIndex.get(x)}`).join(", ")}`);
       }
-      for (const x of others) {
+      // A kernel that is not a loop ends where it ends because of what it is (said above).
+      for (const x of grp.loop ? others : []) {
         const other = groups[x];
         const name = `kernel_${kernelIndex.get(x)}`;
-        if (!other.loop) reasons.push(`consumer not elementwise: ${eqns[other.eqns[0]].prim} in ${name}`);
-        else if (!sameShape(other.loopShape, grp.loopShape)) {
+        const oe = eqns[other.eqns[0]];
+        if (!other.loop) {
+          reasons.push(isBitcast(oe) ? `consumer ${name} is a view (${oe.prim}) of this buffer`
+            : `consumer ${name} is a ${kernelKind(oe.prim)} kernel (${oe.prim}); producers are not fused into it yet`);
+        } else if (!sameShape(other.loopShape, grp.loopShape)) {
           reasons.push(`consumer ${name} loops over another shape: ${typeString({ ...o.aval, shape: other.loopShape })}`);
-        } else if (others.length === 1) reasons.push(`merging with ${name} would form a cycle`);
+        } else if (others.length === 1 && !grp.cut) reasons.push(`merging with ${name} would form a cycle`);
       }
     }
     const loopOps = grp.eqns.filter((i) => eqns[i].prim !== "broadcast_in_dim").length;
-    return {
-      kind: !grp.loop ? eqns[grp.eqns[0]].prim : loopOps > 0 ? "elementwise" : "broadcast",
+    const plan: KernelPlan = {
+      kind: !grp.loop ? kernelKind(first.prim) : loopOps > 0 ? "elementwise" : "broadcast",
       eqns: grp.eqns,
       inputs,
       outputs,
       loopShape: grp.loopShape,
       reason: [...new Set(reasons)].join("; "),
     };
+    if (view) plan.view = true;
+    return plan;
   });
   const dead = eqns.map((_, i) => i).filter((i) => !g.live[i]);
   return { kernels, dead };
@@ -217,7 +298,7 @@ export function planEager(jaxpr: Jaxpr): FusionPlan {
   const kernels = jaxpr.eqns.map((e, i): KernelPlan => {
     const { inputs, outputs } = kernelBuffers(jaxpr, [i], () => true);
     return {
-      kind: isLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : "elementwise") : e.prim,
+      kind: isLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : "elementwise") : kernelKind(e.prim),
       eqns: [i],
       inputs,
       outputs,

@@ -3,23 +3,28 @@
 //   its own fresh typed array (JAX without jit). Kernels are specialised per primitive,
 //   dtype and broadcast pattern and shared through a cache keyed by their source text.
 // - compileFused: the fusion plan's kernels, generated as tight JavaScript loops.
+// Elementwise groups are loop kernels (codegen/js.ts); every other equation is a kernel of
+// its own, generated for its shapes and params (codegen/ops.ts). A compiled reshape or
+// squeeze is a view: its output shares the input's buffer and no kernel runs (XLA's
+// bitcast); eager mode copies, as each eager op returns a fresh array.
 // Both return an Executable whose `kernels` describe what runs, for the Report.
 import type { KernelInfo, Span, BufferInfo } from "../report";
 import type { ArrayValue, Atom, Eqn, Jaxpr, Literal, Var } from "../ir/types";
 import { itemBytes, newBuffer, size, typeString } from "../ir/types";
 import { generateLoopKernel, literalValue, type JsCodegenOptions } from "../codegen/js";
-import { planEager, planFusion, type FusionPlan, type KernelPlan } from "../fusion/fuse";
+import { generateOpKernel } from "../codegen/ops";
+import { isLoopOp, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
 
 export interface Executable {
   /** Run on the values of jaxpr.invars (consts come from jaxpr.consts); returns the outvars' values. */
   run(inputs: ArrayValue[]): ArrayValue[];
-  /** What runs, in order, one entry per kernel launch. */
+  /** What runs, in order, one entry per kernel (views included: they launch nothing). */
   kernels: KernelInfo[];
-  /** Kernel launches per call. */
+  /** Kernel launches per call (kernels that are not views). */
   launches: number;
 }
 
-export interface CompileOptions extends JsCodegenOptions {
+export interface CompileOptions extends JsCodegenOptions, FusionOptions {
   /** Names of vars in kernel sources and buffer infos (default: jaxprVarNames). */
   names?: (v: Var) => string;
 }
@@ -88,7 +93,7 @@ export function compileEager(jaxpr: Jaxpr, options: CompileOptions = {}): Execut
 
 /** Compiled: the fusion plan's kernels. */
 export function compileFused(jaxpr: Jaxpr, options: CompileOptions = {}): Executable {
-  return build(jaxpr, planFusion(jaxpr), "fused", options);
+  return build(jaxpr, planFusion(jaxpr, options), "fused", options);
 }
 
 // Eager kernels name their operands by position so one kernel serves every equation
@@ -97,7 +102,8 @@ const POSITIONAL = ["x", "y", "z", "w", "u", "v", "s", "t"];
 const positionalName = (k: number): string => POSITIONAL[k] ?? `x${alphaName(k)}`;
 
 interface Step {
-  fn: KernelFn;
+  /** A kernel function, or null for a view (the output takes the input's buffer). */
+  fn: KernelFn | null;
   inSlots: number[];
   outSlots: number[];
   outVars: Var[];
@@ -126,16 +132,21 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     let nameOf: (v: Var) => string;
     if (mode === "eager") {
       const pos = new Map<number, string>(k.inputs.map((v, j) => [v.id, positionalName(j)]));
-      fnName = first.prim;
+      k.outputs.forEach((v, j) => pos.set(v.id, k.outputs.length === 1 ? "r" : `r${alphaName(j)}`));
+      fnName = first.prim.replace(/-/g, "_");
       nameOf = (v) => pos.get(v.id) ?? "r";
     } else {
       fnName = kernelName;
       nameOf = names;
     }
-    const gen = generateLoopKernel(
-      { fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf },
-      options,
-    );
+    if (k.view) {
+      const source = `${header(kernelName, k, eqns, names)}\n// ${names(k.outputs[0])} = ${names(k.inputs[0])}'s buffer, read as ${typeString(k.outputs[0].aval)}\n`;
+      kernels.push(kernelInfo(kernelName, k, eqns, names, source));
+      return { fn: null, inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [] };
+    }
+    const gen = isLoopOp(first)
+      ? generateLoopKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf }, options)
+      : generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
     const source = `${header(kernelName, k, eqns, names)}\n${gen.code}\n`;
     kernels.push(kernelInfo(kernelName, k, eqns, names, source));
     return {
@@ -172,6 +183,11 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     jaxpr.constvars.forEach((v, i) => { env[slotOf.get(v.id)!] = jaxpr.consts[i]; });
     jaxpr.invars.forEach((v, i) => { env[slotOf.get(v.id)!] = inputs[i]; });
     for (const st of steps) {
+      if (!st.fn) {
+        env[st.outSlots[0]] = { aval: st.outVars[0].aval, data: env[st.inSlots[0]]!.data };
+        for (const s of st.free) env[s] = undefined;
+        continue;
+      }
       const args: Data[] = [];
       for (const s of st.inSlots) args.push(env[s]!.data);
       for (let j = 0; j < st.outSlots.length; j++) {
@@ -186,7 +202,7 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     return outputs.map((o) => ("lit" in o ? filled(o.lit) : env[o.slot]!));
   };
 
-  return { run, kernels, launches: steps.length };
+  return { run, kernels, launches: steps.filter((st) => st.fn !== null).length };
 }
 
 function filled(lit: Literal): ArrayValue {
@@ -236,8 +252,8 @@ function kernelInfo(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) =>
     ops: eqns.length,
     inputs,
     outputs,
-    bytesRead: inputs.reduce((t, b) => t + b.bytes, 0),
-    bytesWritten: outputs.reduce((t, b) => t + b.bytes, 0),
+    bytesRead: k.view ? 0 : inputs.reduce((t, b) => t + b.bytes, 0),
+    bytesWritten: k.view ? 0 : outputs.reduce((t, b) => t + b.bytes, 0),
     flops: eqns.reduce((t, e) => t + eqnFlops(e), 0),
     language: "javascript",
     source,
@@ -246,10 +262,29 @@ function kernelInfo(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) =>
   };
 }
 
-/** One flop per output element of each elementwise equation; broadcasts only move data. */
+/**
+ * FLOPs of one equation: one per output element of an elementwise op; one per input
+ * element of a reduction or scan (argmax: one compare each); 2*M*N*K for dot_general
+ * (output size times contracted size, times two); one per update element of scatter-add
+ * and scatter-mul; zero for data movement (broadcast, reshape, gather, scatter, ...).
+ */
 export function eqnFlops(e: Eqn): number {
-  if (e.prim === "broadcast_in_dim") return 0;
-  return e.outputs.reduce((t, o) => t + size(o.aval.shape), 0);
+  if (isLoopOp(e)) return e.prim === "broadcast_in_dim" ? 0 : e.outputs.reduce((t, o) => t + size(o.aval.shape), 0);
+  switch (e.prim) {
+    case "reduce_sum": case "reduce_max": case "reduce_min": case "reduce_prod": case "reduce_and": case "reduce_or":
+    case "argmax": case "argmin": case "cumsum": case "cumprod": case "cummax": case "cummin":
+      return size(e.inputs[0].aval.shape);
+    case "dot_general": {
+      const p = e.params as { dimension_numbers: [[number[], number[]], [number[], number[]]] };
+      const shape = e.inputs[0].aval.shape;
+      const k = p.dimension_numbers[0][0].reduce((t, d) => t * shape[d], 1);
+      return 2 * size(e.outputs[0].aval.shape) * k;
+    }
+    case "scatter-add": case "scatter-mul":
+      return size(e.inputs[2].aval.shape);
+    default:
+      return 0;
+  }
 }
 
 function atomText(a: Atom, names: (v: Var) => string): string {
@@ -261,14 +296,21 @@ function atomText(a: Atom, names: (v: Var) => string): string {
 function paramsText(e: Eqn): string {
   const entries = Object.entries(e.params as Record<string, unknown>);
   if (entries.length === 0) return "";
-  const fmt = (x: unknown): string =>
-    Array.isArray(x) ? `(${x.join(", ")}${x.length === 1 ? "," : ""})` : typeof x === "boolean" ? (x ? "True" : "False") : String(x);
+  // Python-style: tuples (nested too), True/False, None, and dimension-number records as k=v lists.
+  const fmt = (x: unknown): string => {
+    if (Array.isArray(x)) return `(${x.map(fmt).join(", ")}${x.length === 1 ? "," : ""})`;
+    if (typeof x === "boolean") return x ? "True" : "False";
+    if (x === null || x === undefined) return "None";
+    if (typeof x === "object") return `(${Object.entries(x).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")})`;
+    return String(x);
+  };
   return `[${entries.map(([k, v]) => `${k}=${fmt(v)}`).join(" ")}]`;
 }
 
 function header(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) => string): string {
   const range = k.eqns.length === 1 ? `eqn ${k.eqns[0]}` : `eqns ${rangesText(k.eqns)}`;
-  const lines = [`// ${name}: ${k.kind}, ${range}, loop over [${k.loopShape.join(",")}]`];
+  const shape = isLoopOp(eqns[0]) ? `loop over [${k.loopShape.join(",")}]` : `output ${eqns[0].outputs.map((o) => typeString(o.aval)).join(", ")}`;
+  const lines = [`// ${name}: ${k.kind}${k.view ? " (view)" : ""}, ${range}, ${shape}`];
   eqns.forEach((e, j) => {
     const outs = e.outputs.map((o) => `${names(o)}:${typeString(o.aval)}`).join(" ");
     const ins = e.inputs.map((a) => atomText(a, names)).join(" ");
