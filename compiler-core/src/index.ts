@@ -4,4 +4,6 @@ export * from "./report";
 export { listFunctions, functionAt, usesJax, lineOf } from "./frontend/functions";
 export type { FunctionInfo } from "./frontend/functions";
 export { analyze } from "./api";
+export { inferSpec } from "./frontend/specs";
+export { parsePython } from "./frontend/functions";
 export type { AnalyzeParams, Backend } from "./engine/protocol";

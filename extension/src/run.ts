@@ -47,7 +47,7 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
   else if (fn) {
     // After a failed run the input box opens again (prefilled), since the shapes may be why.
     const failedBefore = ctx.results.reportOf(doc.uri, name)?.error !== undefined;
-    args = await ctx.specs.resolve(doc.uri, fn, failedBefore);
+    args = await ctx.specs.resolve(doc.uri, fn, failedBefore, source);
     if (args === undefined) return undefined;
   }
 

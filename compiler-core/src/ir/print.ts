@@ -1,12 +1,9 @@
 // The jaxpr in JAX's text format. Variables are named a, b, ..., z, ba, bb, ... in order of
 // appearance; params are sorted by name; every printed line records its source spans.
 import type { IRLine, Span } from "../report";
-import { floatRepr, float32Repr } from "../trace/values";
+import { floatRepr } from "../trace/values";
 import { dtypeNames } from "./dtypes";
 import type { Atom, Aval, Eqn, Jaxpr, Var } from "./types";
-
-/** Unary primitives that take JAX's `accuracy` parameter (printed as `accuracy=None`). */
-const ACCURACY = new Set(["exp", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos", "sqrt", "rsqrt"]);
 
 export function varName(n: number): string {
   let s = "";
@@ -33,19 +30,58 @@ function paramValue(v: unknown): string {
   return String(v);
 }
 
-/** Params as JAX prints them, including those JAX has and we keep implicit. */
+const MODES: Record<string, string> = { clip: "GatherScatterMode.CLIP", fill: "GatherScatterMode.FILL_OR_DROP", promise_in_bounds: "GatherScatterMode.PROMISE_IN_BOUNDS" };
+
+function dimsRecord(name: string, v: Record<string, number[]>): string {
+  return `${name}(${Object.entries(v).map(([k, x]) => `${k}=${pyTuple(x)}`).join(", ")})`;
+}
+
+/** Params as current JAX prints them (see docs/JAX_SEMANTICS.md): its pretty-printing rules
+ *  hide some params (accuracy=None, sharding on converts and broadcasts) and add others we keep
+ *  implicit (out_sharding=None on reduce_sum, sharding=None on reshape and iota). */
 function printedParams(e: Eqn): [string, string][] {
-  const ps: [string, string][] = Object.entries(e.params as Record<string, unknown>).map(([k, v]) => [k, paramValue(v)]);
-  if (ACCURACY.has(e.prim)) ps.push(["accuracy", "None"]);
+  const p = e.params as Record<string, unknown>;
+  let ps: [string, string][];
+  switch (e.prim) {
+    case "broadcast_in_dim": {
+      const dims = p.broadcast_dimensions as number[];
+      ps = dims.length ? [["broadcast_dimensions", pyTuple(dims)]] : [];
+      break;
+    }
+    case "dot_general": {
+      const [[ca, cb], [ba, bb]] = p.dimension_numbers as number[][][];
+      const list = (x: number[]) => `[${x.join(", ")}]`;
+      ps = [["dimension_numbers", `((${list(ca)}, ${list(cb)}), (${list(ba)}, ${list(bb)}))`]];
+      if (p.preferred_element_type) ps.push(["preferred_element_type", paramValue(p.preferred_element_type)]);
+      break;
+    }
+    case "gather":
+      ps = [
+        ["dimension_numbers", dimsRecord("GatherDimensionNumbers", p.dimension_numbers as Record<string, number[]>)],
+        ["fill_value", paramValue(p.fill_value)], ["indices_are_sorted", paramValue(p.indices_are_sorted)],
+        ["mode", MODES[p.mode as string]], ["slice_sizes", pyTuple(p.slice_sizes as number[])], ["unique_indices", paramValue(p.unique_indices)],
+      ];
+      break;
+    case "scatter": case "scatter-add": case "scatter-mul":
+      ps = [
+        ["dimension_numbers", dimsRecord("ScatterDimensionNumbers", p.dimension_numbers as Record<string, number[]>)],
+        ["indices_are_sorted", paramValue(p.indices_are_sorted)], ["mode", MODES[p.mode as string]],
+        ["unique_indices", paramValue(p.unique_indices)], ["update_consts", "()"], ["update_jaxpr", "None"],
+      ];
+      break;
+    default:
+      ps = Object.entries(p).map(([k, v]) => [k, paramValue(v)]);
+  }
   if (e.prim === "round") ps.push(["rounding_method", "1"]);
-  if (e.prim === "broadcast_in_dim" || e.prim === "convert_element_type") ps.push(["sharding", "None"]);
+  if (e.prim === "reduce_sum") ps.push(["out_sharding", "None"]);
+  if (e.prim === "reshape" || e.prim === "iota") ps.push(["sharding", "None"]);
   return ps.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function literalText(v: number | boolean, a: Aval): string {
   let s: string;
   if (typeof v === "boolean") s = v ? "True" : "False";
-  else if (a.dtype === "f32") s = float32Repr(v);
+  else if (a.dtype === "f32") s = floatRepr(Math.fround(v)); // the float32 value, as JAX's literal holds it
   else if (a.dtype === "f64") s = floatRepr(v);
   else if (a.dtype === "bool") s = v ? "True" : "False";
   else s = String(v);

@@ -2,7 +2,7 @@
 // evaluation and records one equation with the source span of the expression being evaluated.
 import { JitError } from "../frontend/source";
 import type { Params, Prim } from "../ir/primitives";
-import type { Atom, Aval, Eqn, Jaxpr, Literal, Var } from "../ir/types";
+import type { ArrayValue, Atom, Aval, Eqn, Jaxpr, Literal, Var } from "../ir/types";
 import type { Span } from "../report";
 import { abstractEval } from "./abstract";
 import { Tracer, type Origin } from "./values";
@@ -29,10 +29,15 @@ export class JaxprBuilder {
   }
 
   bind<P extends Prim>(prim: P, inputs: (Tracer | Literal)[], params: Params[P]): Tracer {
+    return this.bindMulti(prim, inputs, params)[0];
+  }
+
+  /** Binds a primitive with several results (e.g. split). */
+  bindMulti<P extends Prim>(prim: P, inputs: (Tracer | Literal)[], params: Params[P]): Tracer[] {
     const atoms: Atom[] = inputs.map((x) => (x instanceof Tracer ? x.atom : x));
-    let aval: Aval;
+    let avals: Aval[];
     try {
-      aval = abstractEval(prim, atoms.map((a) => a.aval), params);
+      avals = abstractEval(prim, atoms.map((a) => a.aval), params);
     } catch (e) {
       if (e instanceof JitError && !e.span) e.span = this.span;
       throw e;
@@ -40,15 +45,27 @@ export class JaxprBuilder {
     if (this.eqns.length >= MAX_EQNS) {
       throw new JitError("ResourceError", `the traced function grew past ${MAX_EQNS} equations; is a Python loop unrolling more than intended?`, this.span);
     }
-    const out = this.newVar(aval);
-    const eqn: Eqn<P> = { prim, params, inputs: atoms, outputs: [out], span: this.span };
+    const outs = avals.map((a) => this.newVar(a));
+    const eqn: Eqn<P> = { prim, params, inputs: atoms, outputs: outs, span: this.span };
     if (this.callStack.length) eqn.callStack = [...this.callStack];
     this.eqns.push(eqn as unknown as Eqn);
-    return new Tracer(out, mergeOrigin(inputs, this.span));
+    const origin = mergeOrigin(inputs, this.span);
+    return outs.map((o) => new Tracer(o, origin));
+  }
+
+  readonly constvars: Var[] = [];
+  readonly consts: ArrayValue[] = [];
+
+  /** A concrete array captured by the jaxpr (printed as a constvar: `{ lambda a:i32[3]; ...`). */
+  constant(value: ArrayValue): Tracer {
+    const v = this.newVar(value.aval);
+    this.constvars.push(v);
+    this.consts.push(value);
+    return new Tracer(v);
   }
 
   finish(outvars: Atom[]): Jaxpr {
-    return { constvars: [], consts: [], invars: this.invars, eqns: this.eqns, outvars };
+    return { constvars: this.constvars, consts: this.consts, invars: this.invars, eqns: this.eqns, outvars };
   }
 }
 

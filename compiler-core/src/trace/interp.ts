@@ -111,9 +111,9 @@ export class Interpreter {
     const cs = kids(n);
     const isFrom = cs[0]?.name === "from";
     const resolve = (path: string[], at: SyntaxNode): PyValue => {
-      const m = this.np.importModule(path.join("."));
-      if (!m) this.fail("ImportError", `JIT Lens cannot import '${path.join(".")}': only jax, jax.numpy, jax.nn, jax.lax, functools, math and numpy-free helpers are available while tracing`, at);
-      return m;
+      // Modules JIT Lens does not model (typing, jaxtyping, numpy, ...) import as opaque names:
+      // the error comes only if traced code uses them.
+      return this.np.importModule(path.join(".")) ?? opaqueModule(path.join("."));
     };
     if (isFrom) {
       const path: string[] = [];
@@ -869,6 +869,9 @@ export class Interpreter {
         this.builder.span = span;
         return this.np.astype(args[0], fn.dtype);
       default:
+        if (fn.k === "module" && fn.attrs.size === 0) {
+          throw new JitError("UnsupportedError", `\`${fn.name}\` comes from a module JIT Lens cannot trace (it models jax, jax.numpy, jax.nn, jax.lax, math and functools)`, span);
+        }
         throw new JitError("TypeError", `'${pyTypeName(fn)}' object is not callable`, span);
     }
   }
@@ -980,6 +983,7 @@ export class Interpreter {
       case "module": {
         const f = obj.attrs.get(name);
         if (f) return f();
+        if (obj.attrs.size === 0) return opaqueModule(`${obj.name}.${name}`);
         const hint = closest(name, obj.attrs.keys());
         const known = this.np.knownName(obj.name, name);
         if (known) this.fail("UnsupportedError", `${obj.name}.${name} is part of JAX but not supported by JIT Lens yet`, at);
@@ -1137,6 +1141,11 @@ export class Interpreter {
         this.fail("TypeError", `'${pyTypeName(v)}' object is not iterable`, at);
     }
   }
+}
+
+/** A name from a module JIT Lens does not model: any use other than attribute access is an error. */
+function opaqueModule(name: string): PyModule {
+  return new PyModule(name, new Map());
 }
 
 export function rangeLen(r: PyRange): number {

@@ -9,20 +9,21 @@ import type { DType, Literal } from "../ir/types";
 import { literal } from "./builder";
 import type { Interpreter } from "./interp";
 import { JAX_NAMES } from "./names";
+import { LaxNumpy } from "./lax_numpy";
 import {
   None, PyBool, PyBuiltin, PyDType, PySpec, pyRepr, PyFloat, PyFunction, PyInt, PyModule, PySlice, PyStr, PyTuple, Tracer,
   dtypeName, isNumber, pyTypeName, type Kwargs, type PyValue,
 } from "./values";
 
 /** An array operand: a traced value, or a Python scalar that becomes a literal. */
-type Operand = Tracer | { k: "scalar"; value: number | boolean; t: DTypeW };
+export type Operand = Tracer | { k: "scalar"; value: number | boolean; t: DTypeW };
 
-const DTYPES: Record<string, DType> = {
+export const DTYPES: Record<string, DType> = {
   float32: "f32", float64: "f64", int32: "i32", bool: "bool", bool_: "bool", int64: "i32", float16: "f32",
 };
 
 /** Binds a call's arguments to a jnp-style signature: `["x", "y=None"]`. Returns values by name. */
-function bindSig(fname: string, sig: string[], args: PyValue[], kwargs: Kwargs): Record<string, PyValue | undefined> {
+export function bindSig(fname: string, sig: string[], args: PyValue[], kwargs: Kwargs): Record<string, PyValue | undefined> {
   const out: Record<string, PyValue | undefined> = {};
   const names = sig.map((s) => s.split("=")[0]);
   if (args.length > names.length) throw new JitError("TypeError", `${fname}() takes at most ${names.length} positional arguments (${args.length} given)`);
@@ -38,12 +39,22 @@ function bindSig(fname: string, sig: string[], args: PyValue[], kwargs: Kwargs):
   return out;
 }
 
+/** `x.at`: indexing it gives the update reference with set/add/mul/get. */
+export class AtIndexer extends PyBuiltin {
+  constructor(readonly target: Tracer) {
+    super("Array.at", () => { throw new JitError("TypeError", "x.at must be indexed, as in x.at[i].set(v)"); });
+  }
+}
+
 export class Numpy {
   private readonly modules = new Map<string, PyModule>();
+  readonly lax: LaxNumpy;
 
-  constructor(private readonly it: Interpreter) {}
+  constructor(readonly it: Interpreter) {
+    this.lax = new LaxNumpy(this);
+  }
 
-  private get b() {
+  get b() {
     return this.it.builder;
   }
 
@@ -60,12 +71,12 @@ export class Numpy {
     }
   }
 
-  private dtw(o: Operand): DTypeW {
+  dtw(o: Operand): DTypeW {
     return o.k === "scalar" ? o.t : { dtype: o.aval.dtype, weak: o.aval.weak };
   }
 
   /** Converts an operand to dtype `t`: a literal for a scalar, convert_element_type for a tracer. */
-  private cast(o: Operand, t: DTypeW): Tracer | Literal {
+  cast(o: Operand, t: DTypeW): Tracer | Literal {
     if (o.k === "scalar") {
       let v: number | boolean = o.value;
       if (t.dtype === "bool") v = Boolean(v);
@@ -80,7 +91,7 @@ export class Numpy {
   }
 
   /** NumPy rank promotion: prepend size-1 dims with broadcast_in_dim (scalars stay rank 0). */
-  private promoteRanks(xs: (Tracer | Literal)[]): (Tracer | Literal)[] {
+  promoteRanks(xs: (Tracer | Literal)[]): (Tracer | Literal)[] {
     const shapes = xs.map((x) => x.aval.shape);
     broadcastShapes(shapes); // throws a ShapeError naming every shape
     const ranks = new Set(shapes.filter((s) => s.length > 0).map((s) => s.length));
@@ -114,7 +125,7 @@ export class Numpy {
     return this.b.bind(prim, cast, (opts.params ?? {}) as Params[P]);
   }
 
-  private toArray(v: PyValue, fname: string): Tracer {
+  toArray(v: PyValue, fname: string): Tracer {
     const o = this.operand(v, fname);
     if (o.k === "scalar") return new Tracer(this.cast(o, o.t) as Literal);
     return o;
@@ -133,9 +144,9 @@ export class Numpy {
       case "**": return this.power(a, b);
       case "&": return this.logical("bitwise_and", "and", [a, b]);
       case "|": return this.logical("bitwise_or", "or", [a, b]);
-      case "//": return this.floorDivide(a, b);
-      case "%": return this.remainder(a, b);
-      case "@": throw new JitError("UnsupportedError", "matrix multiplication (`@`) is not supported by JIT Lens yet");
+      case "//": return this.lax.floorDivide(a, b);
+      case "%": return this.lax.remainder(a, b);
+      case "@": return this.lax.matmul(a, b);
     }
     throw new JitError("TypeError", `unsupported operand type(s) for ${op}: '${pyTypeName(a)}' and '${pyTypeName(b)}'`);
   }
@@ -162,16 +173,6 @@ export class Numpy {
     return this.ufunc("power", "pow", [a, b]);
   }
 
-  private floorDivide(a: PyValue, b: PyValue): Tracer {
-    const t = promoteAll([this.operand(a, "jnp.floor_divide"), this.operand(b, "jnp.floor_divide")].map((o) => this.dtw(o)));
-    if (t.dtype === "i32" || t.dtype === "bool") throw new JitError("UnsupportedError", "integer floor division (`//`) of arrays is not supported by JIT Lens yet");
-    return this.ufunc("floor_divide", "floor", [this.ufunc("floor_divide", "div", [a, b])]);
-  }
-
-  private remainder(a: PyValue, b: PyValue): Tracer {
-    throw new JitError("UnsupportedError", `the remainder (\`%\`) of arrays is not supported by JIT Lens yet (${pyTypeName(a)} % ${pyTypeName(b)})`);
-  }
-
   astype(v: PyValue, dtype: DType): PyValue {
     const o = this.operand(v, "astype");
     const x = this.cast(o, { dtype, weak: false });
@@ -188,7 +189,16 @@ export class Numpy {
       case "size": return new PyInt(x.aval.shape.reduce((a, d) => a * d, 1));
       case "dtype": return new PyDType(x.aval.dtype);
       case "astype": return method(([d]) => this.astype(x, this.dtypeArg(d, "astype")));
-      case "at": throw new JitError("UnsupportedError", "x.at[...] updates are not supported by JIT Lens yet", this.it.span(at));
+      case "at": return new AtIndexer(x);
+      case "T": return this.lax.transposeUser(x, []);
+      case "mT": return this.call("matrix_transpose", [x]);
+      case "reshape": return method((args, kwargs) => this.lax.reshapeUser(x, kwargs.length ? [kwargs[0][1]] : args, "Array.reshape"));
+      case "transpose": return method((args) => this.lax.transposeUser(x, args));
+      case "flatten": case "ravel": return method(() => this.lax.reshapeUser(x, [new PyInt(-1)], `Array.${name}`));
+      case "item": case "tolist": case "__float__": case "__int__":
+        return method(() => { throw this.it.concretizationError(x, at, `Array.${name}()`, "float"); });
+      case "real": return x;
+      case "conj": case "conjugate": return method(() => x);
     }
     const fn = this.jnpTable().get(name);
     if (fn && ARRAY_METHODS.has(name)) return method((args, kwargs) => fn([x, ...args], kwargs));
@@ -197,10 +207,11 @@ export class Numpy {
   }
 
   getitem(x: Tracer, idx: PyValue, at: SyntaxNode): PyValue {
-    throw new JitError("UnsupportedError", `indexing arrays (\`${this.it.text(at)}\`) is not supported by JIT Lens yet (index ${pyTypeName(idx)} into ${x.aval.dtype}${shapeStr(x.aval.shape)})`, this.it.span(at));
+    return this.lax.getitem(x, idx, at);
   }
 
   getitemOther(obj: PyValue, idx: PyValue, at: SyntaxNode): PyValue {
+    if (obj instanceof AtIndexer) return this.lax.atRef(obj.target, idx, at);
     if (obj.k === "dtype") {
       // An argument spec leaf: f32[512,1024], i32[8], f32[] (a scalar).
       const dims = idx.k === "tuple" ? idx.items : [idx];
@@ -272,7 +283,7 @@ export class Numpy {
     t.set("around", t.get("round")!);
     t.set("isfinite", (args) => this.ufunc("isfinite", "is_finite", [args[0]], { inexact: true }));
     t.set("isnan", (args) => { const x = this.toArray(args[0], "jnp.isnan"); return this.ufunc("isnan", "ne", [x, x]); });
-    t.set("square", (args) => this.ufunc("square", "integer_pow", [args[0]], { params: { y: 2 } }));
+    t.set("square", (args) => this.ufunc("square", "square", [args[0]]));
     t.set("reciprocal", (args) => this.ufunc("reciprocal", "integer_pow", [args[0]], { inexact: true, params: { y: -1 } }));
     t.set("positive", (args) => this.toArray(args[0], "jnp.positive"));
     binary("add", "add");
@@ -293,7 +304,6 @@ export class Numpy {
     binary("logical_or", "or");
     t.set("power", (args, kwargs) => { const a = bindSig("jnp.power", ["x1", "x2"], args, kwargs); return this.power(a.x1!, a.x2!); });
     t.set("pow", t.get("power")!);
-    t.set("floor_divide", (args) => this.floorDivide(args[0], args[1]));
     t.set("where", (args, kwargs) => {
       const a = bindSig("jnp.where", ["condition", "x=None", "y=None"], args, kwargs);
       if (!a.x || !a.y || a.x.k === "none") throw new JitError("UnsupportedError", "jnp.where(condition) with one argument (nonzero) has a data-dependent shape and cannot be traced; pass x and y");
@@ -337,6 +347,18 @@ export class Numpy {
     t.set("asarray", asarray);
     t.set("array", asarray);
     for (const [name, d] of Object.entries(DTYPES)) t.set(name, (args) => this.astype(args[0], d));
+    const baseAsarray = asarray;
+    const arrayFn = (args: PyValue[], kwargs: Kwargs) => {
+      const a = args[0];
+      if (a && (a.k === "list" || a.k === "tuple")) {
+        const dt = kwargs.find(([k]) => k === "dtype")?.[1] ?? args[1];
+        return this.lax.constantArray(a, dt && dt.k !== "none" ? this.dtypeArg(dt, "jnp.array") : undefined);
+      }
+      return baseAsarray(args, kwargs);
+    };
+    t.set("asarray", arrayFn);
+    t.set("array", arrayFn);
+    this.lax.register(t);
     this.jnpCache = t;
     return t;
   }
@@ -352,7 +374,7 @@ export class Numpy {
     return this.b.bind("select_n", [bc, by, bx], {});
   }
 
-  private full(shape: number[], value: PyValue, dtype: PyValue | undefined, defaultFloat: boolean): Tracer {
+  full(shape: number[], value: PyValue, dtype: PyValue | undefined, defaultFloat: boolean): Tracer {
     const o = this.operand(value, "jnp.full");
     let t: DTypeW;
     if (dtype && dtype.k !== "none") t = { dtype: this.dtypeArg(dtype, "jnp.full"), weak: false };
@@ -407,10 +429,39 @@ export class Numpy {
         attrs.inf = () => new PyFloat(Infinity);
         attrs.nan = () => new PyFloat(NaN);
         attrs.newaxis = () => None;
+        attrs.linalg = () => this.importModule("jax.numpy.linalg")!;
         attrs.ndarray = fn("ndarray", () => { throw new JitError("TypeError", "jnp.ndarray cannot be constructed directly"); });
         return make("jax.numpy", attrs);
       }
+      case "jax.numpy.linalg": return make("jax.numpy.linalg", {
+        norm: fn("jnp.linalg.norm", (args, kwargs) => {
+          const a = bindSig("jnp.linalg.norm", ["x", "ord=None", "axis=None", "keepdims=False"], args, kwargs);
+          if (a.ord && a.ord.k !== "none") throw new JitError("UnsupportedError", "jnp.linalg.norm with ord= is not supported by JIT Lens yet (the default 2-norm is)");
+          const x = this.toArray(a.x!, "jnp.linalg.norm");
+          const s = this.lax.reduction("norm", "reduce_sum", this.ufunc("norm", "mul", [x, x]), a.axis, this.lax.flag(a.keepdims));
+          return this.ufunc("norm", "sqrt", [s]);
+        }),
+      });
       case "jax.nn": return make("jax.nn", {
+        softmax: fn("jax.nn.softmax", (args, kwargs) => { const a = bindSig("jax.nn.softmax", ["x", "axis=-1", "where=None"], args, kwargs); return this.lax.softmax(a.x!, a.axis, false); }),
+        log_softmax: fn("jax.nn.log_softmax", (args, kwargs) => { const a = bindSig("jax.nn.log_softmax", ["x", "axis=-1", "where=None"], args, kwargs); return this.lax.softmax(a.x!, a.axis, true); }),
+        logsumexp: fn("jax.nn.logsumexp", (args, kwargs) => { const a = bindSig("jax.nn.logsumexp", ["a", "axis=None", "b=None", "keepdims=False", "return_sign=False", "where=None"], args, kwargs); return this.lax.logsumexp(a.a!, a.axis, this.lax.flag(a.keepdims)); }),
+        one_hot: fn("jax.nn.one_hot", (args, kwargs) => { const a = bindSig("jax.nn.one_hot", ["x", "num_classes", "dtype=None", "axis=-1"], args, kwargs); return this.lax.oneHot(a.x!, a.num_classes!, a.dtype, a.axis); }),
+        standardize: fn("jax.nn.standardize", (args, kwargs) => {
+          const a = bindSig("jax.nn.standardize", ["x", "axis=-1", "mean=None", "variance=None", "epsilon=1e-05", "where=None"], args, kwargs);
+          return this.lax.standardize(a.x!, a.axis, a.epsilon && a.epsilon.k === "float" ? a.epsilon.v : 1e-5);
+        }),
+        relu6: fn("jax.nn.relu6", ([x]) => this.ufunc("relu6", "min", [this.ufunc("relu6", "max", [x, new PyFloat(0)]), new PyFloat(6)])),
+        leaky_relu: fn("jax.nn.leaky_relu", (args, kwargs) => {
+          const a = bindSig("jax.nn.leaky_relu", ["x", "negative_slope=0.01"], args, kwargs);
+          return this.where(this.ufunc("leaky_relu", "ge", [a.x!, new PyFloat(0)]), a.x!, this.ufunc("leaky_relu", "mul", [a.negative_slope ?? new PyFloat(0.01), a.x!]));
+        }),
+        elu: fn("jax.nn.elu", (args, kwargs) => {
+          const a = bindSig("jax.nn.elu", ["x", "alpha=1.0"], args, kwargs);
+          return this.where(this.ufunc("elu", "gt", [a.x!, new PyFloat(0)]), a.x!, this.ufunc("elu", "mul", [a.alpha ?? new PyFloat(1), this.ufunc("elu", "expm1", [a.x!], { inexact: true })]));
+        }),
+        log_sigmoid: fn("jax.nn.log_sigmoid", ([x]) => this.ufunc("log_sigmoid", "neg", [this.softplus(this.ufunc("log_sigmoid", "neg", [x]))])),
+        soft_sign: fn("jax.nn.soft_sign", ([x]) => this.ufunc("soft_sign", "div", [x, this.ufunc("soft_sign", "add", [this.ufunc("soft_sign", "abs", [x]), new PyFloat(1)])])),
         relu: fn("jax.nn.relu", ([x]) => this.ufunc("relu", "max", [x, new PyFloat(0)])),
         sigmoid: fn("jax.nn.sigmoid", ([x]) => this.ufunc("sigmoid", "logistic", [x], { inexact: true })),
         silu: fn("jax.nn.silu", ([x]) => this.ufunc("silu", "mul", [x, this.ufunc("sigmoid", "logistic", [x], { inexact: true })])),
@@ -435,6 +486,19 @@ export class Numpy {
         div: fn("lax.div", ([x, y]) => this.ufunc("div", "div", [x, y])),
         max: fn("lax.max", ([x, y]) => this.ufunc("max", "max", [x, y])),
         min: fn("lax.min", ([x, y]) => this.ufunc("min", "min", [x, y])),
+        stop_gradient: fn("lax.stop_gradient", ([x]) => this.b.bind("stop_gradient", [this.toArray(x, "lax.stop_gradient")], {})),
+        square: fn("lax.square", ([x]) => this.ufunc("square", "square", [x])),
+        erf: fn("lax.erf", ([x]) => this.ufunc("erf", "erf", [x])),
+        dot_general: fn("lax.dot_general", (args, kwargs) => {
+          const a = bindSig("lax.dot_general", ["lhs", "rhs", "dimension_numbers", "precision=None", "preferred_element_type=None", "out_sharding=None"], args, kwargs);
+          const dn = a.dimension_numbers!;
+          const ints = (v: PyValue) => this.it.iterate(v, this.it.currentNode).map((x) => (x as PyInt).v);
+          const [c, bt] = this.it.iterate(dn, this.it.currentNode);
+          const [ca, cb] = this.it.iterate(c, this.it.currentNode).map(ints);
+          const [ba, bb] = this.it.iterate(bt, this.it.currentNode).map(ints);
+          const lhs = this.toArray(a.lhs!, "lax.dot_general"), rhs = this.toArray(a.rhs!, "lax.dot_general");
+          return this.b.bind("dot_general", [lhs, rhs], { dimension_numbers: [[ca, cb], [ba, bb]], preferred_element_type: a.preferred_element_type && a.preferred_element_type.k !== "none" ? this.dtypeArg(a.preferred_element_type, "lax.dot_general") : lhs.aval.dtype });
+        }),
         integer_pow: fn("lax.integer_pow", ([x, y]) => this.ufunc("integer_pow", "integer_pow", [x], { params: { y: (y as PyInt).v } })),
       });
       case "math": return make("math", {
@@ -503,15 +567,12 @@ export class Numpy {
   }
 
   private softplus(x: PyValue): Tracer {
-    // JAX: jnp.logaddexp(x, 0) = max(x, 0) + log1p(exp(-|x|))
-    const m = this.ufunc("softplus", "max", [x, new PyFloat(0)]);
-    const e = this.ufunc("softplus", "exp", [this.ufunc("softplus", "neg", [this.ufunc("softplus", "abs", [x])])], { inexact: true });
-    return this.ufunc("softplus", "add", [m, this.ufunc("softplus", "log1p", [e])]);
+    return this.lax.logaddexp(x, new PyFloat(0)); // JAX: softplus(x) = jnp.logaddexp(x, 0)
   }
 }
 
 /** Array methods that forward to the jnp function of the same name. */
-const ARRAY_METHODS = new Set(["round", "clip"]);
+const ARRAY_METHODS = new Set(["round", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "all", "any", "squeeze", "swapaxes", "cumsum", "cumprod", "dot", "take"]);
 /** Array attributes JAX has (for "not supported yet" vs "no such attribute"). */
 const ARRAY_ATTRS = new Set([
   "T", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "var", "std", "all", "any", "reshape", "transpose",

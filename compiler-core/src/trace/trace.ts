@@ -3,6 +3,7 @@
 import type { SyntaxNode, Tree } from "@lezer/common";
 import { functionAt, listFunctions, parsePython, type FunctionInfo } from "../frontend/functions";
 import { JitError, SourceFile, closest } from "../frontend/source";
+import { inferSpec } from "../frontend/specs";
 import type { Atom, ArrayValue, Aval, DType, Jaxpr } from "../ir/types";
 import type { ArgInfo, Span } from "../report";
 import { literal } from "./builder";
@@ -197,7 +198,8 @@ export function traceFunction(req: TraceRequest): TraceResult {
   const nameNode = def.getChild("VariableName")!;
   const defSpan = src.span(def.from, nameNode.to);
 
-  const specText = req.args ?? info.specComment;
+  const inferred = req.args === undefined && info.specComment === undefined ? inferSpec(req.source, tree, info) : undefined;
+  const specText = req.args ?? info.specComment ?? inferred?.spec;
   const specSpan = req.args === undefined && info.specLine !== undefined ? src.span(src.text.split("\n").slice(0, info.specLine - 1).join("\n").length + (info.specLine > 1 ? 1 : 0), src.text.split("\n").slice(0, info.specLine).join("\n").length) : defSpan;
 
   const it = new Interpreter(src, tree.topNode, req.timeLimitMs);
@@ -207,7 +209,13 @@ export function traceFunction(req: TraceRequest): TraceResult {
     throw new JitError("TypeError", `'${info.name}' is not a plain Python function after its decorators are applied`, defSpan);
   }
   const fn = fnValue as PyFunction;
-  const spec = specText !== undefined && specText.trim() !== "" ? evalSpec(specText, specSpan, req.loadNpy) : { args: [], kwargs: [] };
+  let spec: ReturnType<typeof evalSpec>;
+  try {
+    spec = specText !== undefined && specText.trim() !== "" ? evalSpec(specText, specSpan, req.loadNpy) : { args: [], kwargs: [] };
+  } catch (e) {
+    if (e instanceof JitError && inferred) throw new JitError(e.kind, `${e.message} (the spec was taken from ${inferred.origin})`, e.span);
+    throw e;
+  }
 
   // Match spec entries to parameters by position and name; report what is missing.
   const params = fn.params.filter((p) => p.kind === "normal");
@@ -227,7 +235,7 @@ export function traceFunction(req: TraceRequest): TraceResult {
   if (missing.length) {
     throw new JitError(
       "SpecError",
-      `no shape for argument${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m}'`).join(", ")} of ${info.name}(): add a comment above the def such as \`# jitlens: ${missing.map((m) => `${m}=f32[1024]`).join(", ")}\``,
+      `no shape for argument${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m}'`).join(", ")} of ${info.name}(): add a comment above the def such as \`# jitlens: ${missing.map((m) => `${m}=f32[1024]`).join(", ")}\`, jaxtyping annotations (\`${missing[0]}: Float[Array, "1024"]\`), or a call such as \`${info.name}(jnp.ones((1024,)))\` in the file`,
       specSpan,
     );
   }
