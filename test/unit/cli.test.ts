@@ -25,14 +25,14 @@ function npy(file: string) {
 
 const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at .*\(.*:\d+:\d+\)/, "no JavaScript stack trace");
 
-for (const fn of readdirSync(fixtures)) {
+for (const name of readdirSync(fixtures)) {
+  const dir = path.join(fixtures, name);
+  const meta: { file: string; fn: string; args: string[]; tolerance: number } = JSON.parse(readFileSync(path.join(dir, "meta.json"), "utf8"));
   for (const mode of ["eager", "compiled"]) {
-    test(`run --mode ${mode} of ${fn} matches NumPy's float64 result (rel. error < 1e-5)`, () => {
-      const dir = path.join(fixtures, fn);
-      const argFiles = readdirSync(dir).filter((f) => f !== "expected.npy");
+    test(`run --mode ${mode} of ${meta.file}:${meta.fn} matches NumPy's float64 result (rel. error < ${meta.tolerance})`, () => {
       const out = mkdtempSync(path.join(os.tmpdir(), "jitlens-run-"));
-      const args = argFiles.flatMap((f) => ["--arg", `${f.replace(/\.npy$/, "")}=load("${path.join(dir, f)}")`]);
-      const r = jitlens(["run", example, "--fn", fn, ...args, "--mode", mode, "--out-dir", out]);
+      const args = meta.args.flatMap((a) => ["--arg", a.replaceAll("{dir}", dir)]);
+      const r = jitlens(["run", path.join(root, "examples", meta.file), "--fn", meta.fn, ...args, "--mode", mode, "--out-dir", out]);
       assert.equal(r.code, 0, r.stderr);
       const got = npy(path.join(out, "0.npy"));
       const want = npy(path.join(dir, "expected.npy"));
@@ -46,7 +46,7 @@ for (const fn of readdirSync(fixtures)) {
         scale = Math.max(scale, Math.abs(want.data[i]));
         err = Math.max(err, Math.abs(got.data[i] - want.data[i]));
       }
-      assert.ok(err / scale < 1e-5, `relative error ${err / scale}`);
+      assert.ok(err / scale < meta.tolerance, `relative error ${err / scale}`);
     });
   }
 }

@@ -27,28 +27,28 @@ test("prints JAX's jaxpr format with inline weakly-typed scalar literals", () =>
     "{ lambda ; a:f32[8]. let",
     "    b:f32[8] = mul a 2.0:f32[]",
     "    c:f32[8] = add b 1.5:f32[]",
-    "    d:f32[8] = tanh[accuracy=None] c",
+    "    d:f32[8] = tanh c",
     "  in (d,) }",
   ].join("\n"));
 });
 
 test("an int32 array meeting a Python float converts, as JAX's weak types promote", () => {
   const j = jaxpr("def f(i):\n    return i + 0.5\n", "i=i32[4]");
-  assert.match(j, /b:f32\[4\] = convert_element_type\[new_dtype=float32 sharding=None weak_type=True\] a/);
+  assert.match(j, /b:f32\[4\] = convert_element_type\[new_dtype=float32 weak_type=True\] a/);
   assert.match(j, /c:f32\[4\] = add b 0.5:f32\[\]/);
   assert.match(jaxpr("def f(i):\n    return i * 3\n", "i=i32[4]"), /mul a 3:i32\[\]/);
 });
 
 test("true division of ints gives float32, comparisons give bool", () => {
   const j = jaxpr("def f(a, b):\n    return a / b, a > b\n", "a=i32[3], b=i32[3]");
-  assert.match(j, /convert_element_type\[new_dtype=float32 sharding=None weak_type=False\] a/);
+  assert.match(j, /convert_element_type\[new_dtype=float32 weak_type=False\] a/);
   assert.match(j, /:bool\[3\] = gt a b/);
   assert.match(j, /in \(e, f\) \}/);
 });
 
 test("rank promotion inserts broadcast_in_dim; size-1 dims broadcast inside the op", () => {
   const j = jaxpr("def f(x, y, z):\n    return x + y + z\n", "x=f32[10,20], y=f32[20], z=f32[10,1]");
-  assert.match(j, /d:f32\[1,20\] = broadcast_in_dim\[broadcast_dimensions=\(1,\) shape=\(1, 20\) sharding=None\] b/);
+  assert.match(j, /d:f32\[1,20\] = broadcast_in_dim\[broadcast_dimensions=\(1,\)\] b/);
   assert.match(j, /e:f32\[10,20\] = add a d/);
   assert.match(j, /f:f32\[10,20\] = add e c/);
 });
@@ -63,14 +63,14 @@ test("incompatible shapes name both shapes", () => {
 
 test("jnp.where broadcasts all three operands and binds select_n(pred, false, true)", () => {
   const j = jaxpr("def f(x):\n    return jnp.where(x > 0, x, 0.0)\n", "x=f32[6]");
-  assert.match(j, /c:f32\[6\] = broadcast_in_dim\[broadcast_dimensions=\(\) shape=\(6,\) sharding=None\] 0.0:f32\[\]/);
+  assert.match(j, /c:f32\[6\] = broadcast_in_dim 0.0:f32\[\]/);
   assert.match(j, /d:f32\[6\] = select_n b c a/);
 });
 
 test("integer powers are integer_pow, float powers are pow", () => {
   assert.match(jaxpr("def f(x):\n    return x ** 3\n", "x=f32[2]"), /integer_pow\[y=3\] a/);
   assert.match(jaxpr("def f(x):\n    return x ** 2.5\n", "x=f32[2]"), /pow a 2.5:f32\[\]/);
-  assert.match(jaxpr("def f(x):\n    return jnp.square(x) + jnp.reciprocal(x)\n", "x=f32[2]"), /integer_pow\[y=2\] a[\s\S]*integer_pow\[y=-1\] a/);
+  assert.match(jaxpr("def f(x):\n    return jnp.square(x) + jnp.reciprocal(x)\n", "x=f32[2]"), /square a[\s\S]*integer_pow\[y=-1\] a/);
 });
 
 test("every equation carries the span of the expression that made it", () => {
@@ -105,7 +105,7 @@ test("Python control flow on static values unrolls at trace time", () => {
     "    return acts[mode](g(total)) if n > 2 else total",
   ].join("\n");
   const j = jaxpr(src + "\n", "x=f32[5]");
-  assert.deepEqual(j.split("\n").slice(1, -1).map((l) => l.trim().split(" = ")[1].split(" ")[0]), ["mul", "mul", "mul", "add", "sub", "tanh[accuracy=None]"]);
+  assert.deepEqual(j.split("\n").slice(1, -1).map((l) => l.trim().split(" = ")[1].split(" ")[0]), ["mul", "mul", "mul", "add", "sub", "tanh"]);
 });
 
 test("pytree results flatten in JAX's order: tuples in order, dicts by sorted key", () => {
@@ -199,4 +199,62 @@ test("the function can be found by cursor offset", () => {
   const source = HEADER + "def a(x):\n    return x\n\ndef b(x):\n    return jnp.exp(x)\n";
   const r = traceFunction({ file: "t.py", source, offset: source.indexOf("jnp.exp"), args: "x=f32[1]" });
   assert.equal(r.fn.name, "b");
+});
+
+test("argument specs from jaxtyping annotations", () => {
+  const src = HEADER + "from jaxtyping import Array, Float, Int\ndef f(x: Float[Array, \"4 8\"], i: Int[Array, \"3\"], n: int = 2):\n    return x * n\n";
+  const r = traceFunction({ file: "t.py", source: src, fn: "f" });
+  assert.deepEqual(r.args.map((a) => a.type), ["f32[4,8]", "i32[3]"]);
+});
+
+test("argument specs from a call with literal shapes in the same file", () => {
+  const src = HEADER + "def f(x, w, k):\n    return (x @ w) * k\n\nif __name__ == '__main__':\n    print(f(jnp.ones((8, 16)), jax.random.normal(key, (16, 4)), k=0.5))\n";
+  const r = traceFunction({ file: "t.py", source: src, fn: "f" });
+  assert.deepEqual(r.args.map((a) => a.type), ["f32[8,16]", "f32[16,4]", "0.5"]);
+});
+
+test("reductions with axis and keepdims follow JAX: reduce_sum, broadcast_in_dim, then the divide", () => {
+  const j = jaxpr("def f(x):\n    return jnp.mean(x, axis=-1, keepdims=True)\n", "x=f32[4,6]");
+  assert.match(j, /b:f32\[4\] = reduce_sum\[axes=\(1,\) out_sharding=None\] a\n\s+c:f32\[4,1\] = broadcast_in_dim\[broadcast_dimensions=\(0,\)\] b\n\s+d:f32\[4,1\] = div c 6.0:f32\[\]/);
+  assert.match(jaxpr("def f(x):\n    return x.argmax(axis=0), jnp.max(x), x.sum()\n", "x=f32[4,6]"), /argmax\[axes=\(0,\) index_dtype=int32\][\s\S]*reduce_max\[axes=\(0, 1\)\][\s\S]*reduce_sum\[axes=\(0, 1\)/);
+});
+
+test("matmul binds dot_general with JAX's dimension numbers; a mismatch names both shapes", () => {
+  assert.match(jaxpr("def f(a, b):\n    return a @ b\n", "a=f32[2,3], b=f32[3,5]"), /c:f32\[2,5\] = dot_general\[dimension_numbers=\(\(\[1\], \[0\]\), \(\[\], \[\]\)\) preferred_element_type=float32\] a b/);
+  assert.match(jaxpr("def f(a, b):\n    return jnp.matmul(a, b)\n", "a=f32[7,2,3], b=f32[7,3,5]"), /f32\[7,2,5\] = dot_general\[dimension_numbers=\(\(\[2\], \[1\]\), \(\[0\], \[0\]\)\)/);
+  const e = traceError("def f(a, b):\n    return a @ b\n", "a=f32[4,3], b=f32[4,3]");
+  assert.equal(e.kind, "ShapeError");
+  assert.match(e.message, /\(4, 3\).*\(4, 3\)/);
+  assert.match(e.message, /transpose/);
+});
+
+test("basic indexing becomes slice, rev, squeeze and broadcast_in_dim", () => {
+  const j = jaxpr("def f(x):\n    return x[1:3, ::-1, 0][:, None]\n", "x=f32[4,5,6]");
+  assert.match(j, /b:f32\[4,5,6\] = rev\[dimensions=\(1,\)\] a/);
+  assert.match(j, /c:f32\[2,5,1\] = slice\[limit_indices=\(3, 5, 1\) start_indices=\(1, 0, 0\) strides=None\] b/);
+  assert.match(j, /d:f32\[2,5\] = squeeze\[dimensions=\(2,\)\] c/);
+  assert.match(j, /e:f32\[2,1,5\] = broadcast_in_dim\[broadcast_dimensions=\(0, 2\)\] d/);
+  const e = traceError("def f(x):\n    return x[7]\n", "x=f32[4]");
+  assert.equal(e.kind, "IndexError");
+  assert.match(e.message, /index 7 is out of bounds for axis 0 with size 4/);
+});
+
+test("integer-array indexing is a gather; x.at[i].add is a scatter-add; jnp.array of a list is a constant", () => {
+  assert.match(jaxpr("def f(t, i):\n    return t[i]\n", "t=f32[10,3], i=i32[5]"), /f32\[5,3\] = gather\[dimension_numbers=GatherDimensionNumbers\(offset_dims=\(1,\), collapsed_slice_dims=\(0,\)/);
+  assert.match(jaxpr("def f(x):\n    return x.at[2].add(1.0)\n", "x=f32[4]"), /scatter-add\[/);
+  assert.match(jaxpr("def f(x):\n    return x * jnp.array([1.0, 2.0, 3.0])\n", "x=f32[3]"), /^\{ lambda a:f32\[3\]; b:f32\[3\]\. let/);
+});
+
+test("shape errors in reshape and split name the shapes", () => {
+  const r = traceError("def f(x):\n    return x.reshape(4, -1)\n", "x=f32[6]");
+  assert.equal(r.kind, "ShapeError");
+  assert.match(r.message, /\(6,\).*\(4, -1\)/);
+  const s = traceError("def f(x):\n    a, b = jnp.split(x, 4)\n    return a + b\n", "x=f32[6]");
+  assert.equal(s.kind, "ShapeError");
+  assert.match(s.message, /shape \(6,\).*4 equal sections/);
+});
+
+test("an attribute JAX has but JIT Lens does not support yet says so; a typo suggests the real name", () => {
+  assert.equal(traceError("def f(x):\n    return jnp.fft.fft(x)\n", "x=f32[4]").kind, "UnsupportedError");
+  assert.match(traceError("def f(x):\n    return jnp.sqaure(x)\n", "x=f32[4]").message, /Did you mean 'square'/);
 });
