@@ -9,16 +9,35 @@ import { Tracer, type Origin } from "./values";
 
 export const MAX_EQNS = 200_000;
 
+/** Variable ids are unique across every builder, so sub-jaxprs can refer to outer values. */
+let nextVarId = 0;
+
 export class JaxprBuilder {
   readonly eqns: Eqn[] = [];
   readonly invars: Var[] = [];
-  private nextId = 0;
+  /** Ids of the variables this builder made (inputs, constants, equation results). */
+  private readonly owned = new Set<number>();
+  /** Outer values used inside a sub-trace: outer var id -> the inner input standing for it. */
+  private readonly captured = new Map<number, Var>();
+  /** The outer atoms captured, in the order of their inner inputs. */
+  readonly capturedOuter: Atom[] = [];
+  readonly capturedVars: Var[] = [];
+
+  /** A builder for a sub-jaxpr (a loop body, a branch, a function to differentiate). */
+  child(): JaxprBuilder {
+    const c = new JaxprBuilder();
+    c.span = this.span;
+    c.callStack = this.callStack;
+    return c;
+  }
   /** The span of the expression being evaluated and the call sites above it (innermost first). */
   span!: Span;
   callStack: Span[] = [];
 
   newVar(aval: Aval): Var {
-    return { kind: "var", id: this.nextId++, aval: { ...aval, shape: [...aval.shape] } };
+    const v: Var = { kind: "var", id: nextVarId++, aval: { ...aval, shape: [...aval.shape] } };
+    this.owned.add(v.id);
+    return v;
   }
 
   /** A new traced input (a function argument leaf). */
@@ -34,7 +53,7 @@ export class JaxprBuilder {
 
   /** Binds a primitive with several results (e.g. split). */
   bindMulti<P extends Prim>(prim: P, inputs: (Tracer | Literal)[], params: Params[P]): Tracer[] {
-    const atoms: Atom[] = inputs.map((x) => (x instanceof Tracer ? x.atom : x));
+    const atoms: Atom[] = inputs.map((x) => this.own(x instanceof Tracer ? x.atom : x));
     let avals: Aval[];
     try {
       avals = abstractEval(prim, atoms.map((a) => a.aval), params);
@@ -53,6 +72,28 @@ export class JaxprBuilder {
     return outs.map((o) => new Tracer(o, origin));
   }
 
+  /** An atom usable here: a variable of an enclosing trace becomes a captured input. */
+  own(a: Atom): Atom {
+    if (a.kind === "lit" || this.owned.has(a.id)) return a;
+    let v = this.captured.get(a.id);
+    if (!v) {
+      v = this.newVar(a.aval);
+      this.captured.set(a.id, v);
+      this.capturedOuter.push(a);
+      this.capturedVars.push(v);
+    }
+    return v;
+  }
+
+  /** The finished sub-jaxpr: its inputs are the captured outer values first, then `invars`. */
+  finishSub(outvars: Atom[]): { jaxpr: Jaxpr; captured: Atom[] } {
+    const outs = outvars.map((a) => this.own(a));
+    return {
+      jaxpr: { constvars: this.constvars, consts: this.consts, invars: [...this.capturedVars, ...this.invars], eqns: this.eqns, outvars: outs },
+      captured: this.capturedOuter,
+    };
+  }
+
   readonly constvars: Var[] = [];
   readonly consts: ArrayValue[] = [];
 
@@ -66,6 +107,19 @@ export class JaxprBuilder {
 
   finish(outvars: Atom[]): Jaxpr {
     return { constvars: this.constvars, consts: this.consts, invars: this.invars, eqns: this.eqns, outvars };
+  }
+
+  /** Replays a jaxpr's equations here on `inputs` (one per invar); returns its outputs. */
+  inline(j: Jaxpr, inputs: (Tracer | Literal)[]): (Tracer | Literal)[] {
+    const env = new Map<number, Tracer | Literal>();
+    j.constvars.forEach((v, i) => env.set(v.id, this.constant(j.consts[i])));
+    j.invars.forEach((v, i) => env.set(v.id, inputs[i]));
+    const read = (a: Atom): Tracer | Literal => (a.kind === "lit" ? a : env.get(a.id) ?? new Tracer(a));
+    for (const e of j.eqns) {
+      const outs = this.bindMulti(e.prim, e.inputs.map(read), e.params);
+      e.outputs.forEach((o, i) => env.set(o.id, outs[i]));
+    }
+    return j.outvars.map(read);
   }
 }
 

@@ -30,7 +30,7 @@ function kids(n: SyntaxNode): SyntaxNode[] {
 const PUNCT = new Set(["(", ")", "[", "]", "{", "}", ",", ":", ";", "."]);
 
 export class Interpreter {
-  readonly builder = new JaxprBuilder();
+  builder = new JaxprBuilder();
   readonly np: Numpy;
   readonly globals: Scope;
   private depth = 0;
@@ -900,6 +900,32 @@ export class Interpreter {
   /** The innermost call expression being evaluated (builtins report errors there). */
   currentNode!: SyntaxNode;
 
+  /**
+   * Traces `fn` on fresh abstract inputs into a sub-jaxpr (for lax control flow, grad, vmap,
+   * nested jit). `makeArgs` builds the arguments from the sub-builder's inputs. Values of the
+   * enclosing trace that `fn` uses become captured inputs (listed first in the jaxpr's invars).
+   */
+  traceSub(makeArgs: (b: JaxprBuilder) => PyValue[], fn: PyValue, kwargs: Kwargs = []): { jaxpr: import("../ir/types").Jaxpr; captured: import("../ir/types").Atom[]; out: PyValue; outTree: PyTree; } {
+    const outer = this.builder;
+    const b = outer.child();
+    this.builder = b;
+    try {
+      const args = makeArgs(b);
+      const out = this.call(fn, args, kwargs, outer.span);
+      const leaves: PyValue[] = [];
+      const outTree = flattenTree(out, leaves);
+      const atoms = leaves.map((l) => {
+        if (l.k === "tracer") return l.atom;
+        if (l.k === "int" || l.k === "float" || l.k === "bool") return this.np.toArray(l, "a traced function's result").atom;
+        throw new JitError("TypeError", `a traced function returned a ${pyTypeName(l)}, which is not a valid JAX type`, outer.span);
+      });
+      const { jaxpr, captured } = b.finishSub(atoms);
+      return { jaxpr, captured, out, outTree };
+    } finally {
+      this.builder = outer;
+    }
+  }
+
   /** Set before calling the traced function itself, whose equations have no call stack. */
   topLevelCall = false;
 
@@ -1146,6 +1172,38 @@ export class Interpreter {
 /** A name from a module JIT Lens does not model: any use other than attribute access is an error. */
 function opaqueModule(name: string): PyModule {
   return new PyModule(name, new Map());
+}
+
+/** A pytree's structure: containers of leaves (arrays and Python scalars); None is an empty node. */
+export type PyTree = { leaf: true } | { none: true } | { tuple: PyTree[] } | { list: PyTree[] } | { dict: [PyValue, PyTree][] };
+
+/** Flattens in JAX's order (tuples and lists in order, dicts by sorted key), appending leaves. */
+export function flattenTree(v: PyValue, leaves: PyValue[]): PyTree {
+  switch (v.k) {
+    case "none": return { none: true };
+    case "tuple": return { tuple: v.items.map((x) => flattenTree(x, leaves)) };
+    case "list": return { list: v.items.map((x) => flattenTree(x, leaves)) };
+    case "dict": {
+      const entries = [...v.entries.values()].sort(([a], [b]) => { const ka = pyRepr(a), kb = pyRepr(b); return ka < kb ? -1 : ka > kb ? 1 : 0; });
+      return { dict: entries.map(([k, x]) => [k, flattenTree(x, leaves)]) };
+    }
+    default: leaves.push(v); return { leaf: true };
+  }
+}
+
+/** Rebuilds a pytree from its structure and leaves (consumed from the front). */
+export function unflattenTree(t: PyTree, leaves: PyValue[]): PyValue {
+  if ("leaf" in t) return leaves.shift()!;
+  if ("none" in t) return None;
+  if ("tuple" in t) return new PyTuple(t.tuple.map((x) => unflattenTree(x, leaves)));
+  if ("list" in t) return new PyList(t.list.map((x) => unflattenTree(x, leaves)));
+  const d = new PyDict();
+  for (const [k, x] of t.dict) d.entries.set(keyOf(k) ?? pyRepr(k), [k, unflattenTree(x, leaves)]);
+  return d;
+}
+
+export function treeEqual(a: PyTree, b: PyTree): boolean {
+  return JSON.stringify(a, (_, v) => (v && typeof v === "object" && "k" in v ? pyRepr(v as PyValue) : v)) === JSON.stringify(b, (_, v) => (v && typeof v === "object" && "k" in v ? pyRepr(v as PyValue) : v));
 }
 
 export function rangeLen(r: PyRange): number {
