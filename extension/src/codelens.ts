@@ -5,12 +5,24 @@ import { listFunctions, usesJax } from "../../compiler-core/src/frontend/functio
 import { LENS_IDLE, LENS_IR, LENS_RUNNING, resultLensTitle } from "./format";
 import type { Results } from "./results";
 
-export class JitLensCodeLensProvider implements vscode.CodeLensProvider {
-  readonly onDidChangeCodeLenses: vscode.Event<void>;
+export class JitLensCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscriptions: vscode.Disposable[];
 
   constructor(private readonly results: Results) {
-    this.onDidChangeCodeLenses = (listener, thisArg, disposables) =>
-      results.onDidChange(() => listener.call(thisArg), undefined, disposables);
+    this.subscriptions = [
+      results.onDidChange(() => this.changed.fire()),
+      // VS Code can drop a refresh that arrives while the editor is not focused (seen when a run
+      // finished with the Problems panel focused); refresh again when an editor comes back.
+      vscode.window.onDidChangeActiveTextEditor(() => this.changed.fire()),
+      vscode.window.onDidChangeWindowState((s) => { if (s.focused) this.changed.fire(); }),
+      this.changed,
+    ];
+  }
+
+  dispose(): void {
+    for (const d of this.subscriptions) d.dispose();
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {

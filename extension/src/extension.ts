@@ -9,10 +9,12 @@ let ctx: Ctx | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
   ctx = new Ctx(context);
+  const lenses = new JitLensCodeLensProvider(ctx.results);
   context.subscriptions.push(
     ctx,
     ...registerCommands(ctx),
-    vscode.languages.registerCodeLensProvider({ language: "python" }, new JitLensCodeLensProvider(ctx.results)),
+    lenses,
+    vscode.languages.registerCodeLensProvider({ language: "python" }, lenses),
   );
 }
 

@@ -83,7 +83,10 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
   ctx.results.setDone(doc.uri, name, report);
   if (report.error) {
     ctx.diagnostics.show(doc, report.error);
-    void vscode.window.showErrorMessage(formatError(report.error, file));
+    // Paths relative to the workspace read better in a notification than absolute ones.
+    const e = report.error;
+    const shown = e.span ? { ...e, span: { ...e.span, file: vscode.workspace.asRelativePath(e.span.file) } } : e;
+    void vscode.window.showErrorMessage(formatError(shown, vscode.workspace.asRelativePath(file)));
     ctx.viewer.update(report);
   } else {
     ctx.diagnostics.clear(doc.uri);
