@@ -12,10 +12,13 @@
 // kernel of its own for now, and elementwise producers are not fused into it: its reason
 // says which kind of boundary it is. Reshape and squeeze are bitcasts when compiled (XLA
 // reuses the buffer): their kernel is a view, nothing runs. Equations nobody uses are
-// dropped, as jit does.
-import type { Eqn, Jaxpr, Var } from "../ir/types";
+// dropped, as jit does. Control flow (cond, while, scan) is a kernel of its own that the
+// runtime drives from the host over its sub-jaxprs' own plans; nested jit calls are inlined
+// first (inlineCalls), as XLA inlines calls.
+import type { Atom, Eqn, Jaxpr, Var } from "../ir/types";
 import { typeString } from "../ir/types";
-import { isElementwise, isReduction, type Prim } from "../ir/primitives";
+import { isElementwise, isReduction, type Params, type Prim } from "../ir/primitives";
+import { JaxprBuilder } from "../trace/builder";
 import { isBitcast } from "../codegen/ops";
 
 export interface KernelPlan {
@@ -48,7 +51,10 @@ export function isLoopOp(e: Eqn): boolean {
 }
 
 /** The kind of kernel an equation that is not a loop op runs as. */
-export function kernelKind(prim: Prim): "reduction" | "matmul" | "gather" | "scatter" | "copy" {
+export function kernelKind(prim: Prim): "reduction" | "matmul" | "gather" | "scatter" | "copy" | "loop" | "cond" | "call" {
+  if (prim === "scan" || prim === "while") return "loop";
+  if (prim === "cond") return "cond";
+  if (prim === "jit") return "call";
   if (isReduction(prim) || prim === "cumsum" || prim === "cumprod" || prim === "cummax" || prim === "cummin") return "reduction";
   if (prim === "dot_general") return "matmul";
   if (prim === "gather") return "gather";
@@ -64,7 +70,57 @@ function ownKernelReason(e: Eqn): string {
     case "gather": return "gather: indexed reads run as their own kernel, producers are not fused into it yet";
     case "scatter": return `scatter (${e.prim}): copies the operand, then writes the updates at their indices`;
     case "copy": return `data movement (${e.prim}): not fused yet`;
+    case "loop": return `${e.prim}: a loop the host drives over its body's kernels; nothing around it is fused into it`;
+    case "cond": return "cond: the host picks a branch and runs that branch's kernels; nothing around it is fused into it";
+    case "call": return "jit call: runs its own executable";
   }
+}
+
+const scratch = new JaxprBuilder();
+
+/**
+ * Inlines nested `jit` calls (recursively), as XLA inlines calls before fusing: the result
+ * has no `jit` equations at its top level. `origin[i]` is the index, in the given jaxpr, of the
+ * equation that equation i came from. A jaxpr inlined a second time gets fresh variables.
+ */
+export function inlineCalls(jaxpr: Jaxpr): { jaxpr: Jaxpr; origin: number[] } {
+  if (!jaxpr.eqns.some((e) => e.prim === "jit")) return { jaxpr, origin: jaxpr.eqns.map((_, i) => i) };
+  const eqns: Eqn[] = [];
+  const origin: number[] = [];
+  const constvars = [...jaxpr.constvars];
+  const consts = [...jaxpr.consts];
+  const inlined = new Set<Jaxpr>();
+  const subst = new Map<number, Atom>();
+  const read = (a: Atom): Atom => (a.kind === "var" ? subst.get(a.id) ?? a : a);
+  const emit = (e: Eqn, top: number): void => {
+    const inputs = e.inputs.map(read);
+    if (e.prim !== "jit") {
+      eqns.push({ ...e, inputs });
+      origin.push(top);
+      return;
+    }
+    const inner = (e.params as Params["jit"]).jaxpr;
+    const clone = inlined.has(inner);
+    inlined.add(inner);
+    inner.invars.forEach((v, i) => subst.set(v.id, inputs[i]));
+    inner.constvars.forEach((v, i) => {
+      // Constants of the callee become constants of the caller.
+      const c = clone ? scratch.newVar(v.aval) : v;
+      subst.set(v.id, c);
+      constvars.push(c);
+      consts.push(inner.consts[i]);
+    });
+    for (const ie of inner.eqns) {
+      if (clone) {
+        const outputs = ie.outputs.map((o) => scratch.newVar(o.aval));
+        ie.outputs.forEach((o, i) => subst.set(o.id, outputs[i]));
+        emit({ ...ie, inputs: ie.inputs.map(read), outputs }, top);
+      } else emit(ie, top);
+    }
+    e.outputs.forEach((o, i) => subst.set(o.id, read(inner.outvars[i])));
+  };
+  jaxpr.eqns.forEach((e, i) => emit(e, i));
+  return { jaxpr: { ...jaxpr, constvars, consts, eqns, outvars: jaxpr.outvars.map(read) }, origin };
 }
 
 const shapeKey = (s: readonly number[]): string => s.join("x");

@@ -2,7 +2,7 @@
 // Every interpretation of primitives (abstract eval, eager kernels, fused codegen, ...)
 // is a table keyed by Prim, typed as a mapped type, so a new primitive fails to compile
 // until each required table has its rule.
-import type { DType } from "./types";
+import type { DType, Jaxpr } from "./types";
 
 export const UNARY = [
   "neg", "exp", "exp2", "log", "tanh", "sin", "cos", "tan", "sqrt", "rsqrt", "cbrt", "abs", "sign",
@@ -88,6 +88,17 @@ export interface PrimParams {
   scatter: { dimension_numbers: ScatterDims; mode: GatherMode; indices_are_sorted: boolean; unique_indices: boolean };
   "scatter-add": { dimension_numbers: ScatterDims; mode: GatherMode; indices_are_sorted: boolean; unique_indices: boolean };
   "scatter-mul": { dimension_numbers: ScatterDims; mode: GatherMode; indices_are_sorted: boolean; unique_indices: boolean };
+
+  // Higher-order primitives: their params hold sub-jaxprs (closed: every value they use is an operand).
+  /** lax.cond / lax.switch. Operands (index: i32[], *consts, *ops); runs branches[index] on (*consts, *ops). */
+  cond: { branches: Jaxpr[] };
+  /** lax.while_loop. Operands (*cond_consts, *body_consts, *carry); results: the final carry. */
+  while: { cond_jaxpr: Jaxpr; body_jaxpr: Jaxpr; cond_nconsts: number; body_nconsts: number };
+  /** lax.scan. Operands (*consts, *carry, *xs); the body maps (*consts, *carry, *x) to (*carry, *y);
+   *  results (*carry, *ys), each x a row of its xs along axis 0, each ys the y rows stacked. */
+  scan: { jaxpr: Jaxpr; length: number; reverse: boolean; num_consts: number; num_carry: number; linear: boolean[]; unroll: number; _split_transpose: boolean };
+  /** A call of a jax.jit-decorated function from inside the traced function. */
+  jit: { name: string; jaxpr: Jaxpr };
 }
 
 type NoParams = Record<string, never>;
@@ -109,3 +120,18 @@ export function isElementwise(p: Prim): boolean {
 
 export const REDUCTIONS = ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or", "argmax", "argmin"] as const;
 export const isReduction = (p: Prim): p is (typeof REDUCTIONS)[number] => (REDUCTIONS as readonly string[]).includes(p);
+
+export const HIGHER_ORDER = ["cond", "while", "scan", "jit"] as const;
+export type HigherOrderPrim = (typeof HIGHER_ORDER)[number];
+export const isHigherOrder = (p: Prim): p is HigherOrderPrim => (HIGHER_ORDER as readonly string[]).includes(p);
+
+/** The sub-jaxprs held in an equation's params, in the order JAX prints them (params sorted by name). */
+export function subJaxprs(prim: Prim, params: unknown): Jaxpr[] {
+  const p = params as Record<string, unknown>;
+  switch (prim) {
+    case "cond": return [...(p.branches as Jaxpr[])];
+    case "while": return [p.body_jaxpr as Jaxpr, p.cond_jaxpr as Jaxpr];
+    case "scan": case "jit": return [p.jaxpr as Jaxpr];
+    default: return [];
+  }
+}

@@ -8,12 +8,28 @@
 // squeeze is a view: its output shares the input's buffer and no kernel runs (XLA's
 // bitcast); eager mode copies, as each eager op returns a fresh array.
 // Both return an Executable whose `kernels` describe what runs, for the Report.
+//
+// Control flow runs as host-driven loops over executables compiled once for each sub-jaxpr
+// (eager: the body walked one primitive at a time; compiled: the body's fused kernels):
+// scan slices a row of each xs per step (a zero-copy view) and copies each step's ys into the
+// stacked outputs, while evaluates its condition before every trip, cond runs the branch the
+// index picks (out of range: the last, as XLA). Nested jit calls run as their own executable in
+// eager mode and are inlined before fusion in compiled mode. The kernel list shows the host
+// loop (kind loop/cond/call, no launch) followed by its sub-jaxprs' kernels, whose names carry
+// the path (`kernel_3.body.kernel_0`), whose eqns point at the control equation, and whose
+// bytes and flops are per call (a scan body's, times its length; a while body's and a cond
+// branch's, for one run, as their counts depend on the data). `launches` counts the kernels the
+// latest run launched (a scan of 12 steps launches its body's kernels 12 times); before any run,
+// its estimate counts every scan step, the largest cond branch and one while trip.
 import type { KernelInfo, Span, BufferInfo } from "../report";
 import type { ArrayValue, Atom, Eqn, Jaxpr, Literal, Var } from "../ir/types";
 import { itemBytes, newBuffer, size, typeString } from "../ir/types";
 import { generateLoopKernel, literalValue, type JsCodegenOptions } from "../codegen/js";
 import { generateOpKernel } from "../codegen/ops";
-import { isLoopOp, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
+import { inlineCalls, isLoopOp, kernelKind, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
+import { isHigherOrder, type Params } from "../ir/primitives";
+import { printedNames } from "../ir/print";
+import { JitError } from "../frontend/source";
 
 export interface Executable {
   /** Run on the values of jaxpr.invars (consts come from jaxpr.consts); returns the outvars' values. */
@@ -59,13 +75,26 @@ export function alphaName(n: number): string {
   return s;
 }
 
+/** The printed jaxpr's names (inner jaxprs included), made unique; unnamed (unused) results get `_a`, `_b`, ... */
 export function jaxprVarNames(jaxpr: Jaxpr): (v: Var) => string {
   const names = new Map<number, string>();
-  const add = (v: Var) => { if (!names.has(v.id)) names.set(v.id, alphaName(names.size)); };
-  jaxpr.constvars.forEach(add);
-  jaxpr.invars.forEach(add);
-  for (const e of jaxpr.eqns) e.outputs.forEach(add);
-  return (v) => names.get(v.id) ?? `v${v.id}`;
+  const taken = new Set<string>();
+  for (const [id, n] of printedNames(jaxpr)) {
+    let m = n;
+    for (let k = 1; taken.has(m); k++) m = `${n}_${k}`; // a jit's binders share its caller's names
+    taken.add(m);
+    names.set(id, m);
+  }
+  let extra = 0;
+  return (v) => {
+    let n = names.get(v.id);
+    if (n === undefined) {
+      do n = `_${alphaName(extra++)}`; while (taken.has(n));
+      taken.add(n);
+      names.set(v.id, n);
+    }
+    return n;
+  };
 }
 
 /** Memory a call must move at least: each input and const read once, each output written once. */
@@ -88,12 +117,39 @@ export function minimumBytes(jaxpr: Jaxpr): number {
 
 /** The interpreter: one kernel per equation, every intermediate materialised. */
 export function compileEager(jaxpr: Jaxpr, options: CompileOptions = {}): Executable {
-  return build(jaxpr, planEager(jaxpr), "eager", options);
+  return compile(jaxpr, "eager", options, {});
 }
 
-/** Compiled: the fusion plan's kernels. */
+/** Compiled: the fusion plan's kernels (nested jit calls inlined first). */
 export function compileFused(jaxpr: Jaxpr, options: CompileOptions = {}): Executable {
-  return build(jaxpr, planFusion(jaxpr, options), "fused", options);
+  return compile(jaxpr, "fused", options, {});
+}
+
+/** Where a (sub-)executable sits in what is reported. */
+interface Context {
+  /** The reported equation index of this jaxpr's equation i (a sub-jaxpr reports its control equation). */
+  eqnIndex?: (i: number) => number;
+  /** Prefix of kernel names, e.g. `kernel_3.body.`. */
+  prefix?: string;
+  /** Said first in each kernel's reason. */
+  note?: string;
+  /** Runs per call of the top-level executable: bytes and flops are multiplied by it. */
+  times?: number;
+}
+
+/** An executable whose `exec` skips the input checks (for sub-executables run in loops). */
+interface Built extends Executable {
+  exec(inputs: ArrayValue[]): ArrayValue[];
+}
+
+function compile(jaxpr: Jaxpr, mode: "eager" | "fused", options: CompileOptions, ctx: Context): Built {
+  const names = options.names ?? jaxprVarNames(jaxpr);
+  const opts = { ...options, names };
+  if (mode === "eager") return build(jaxpr, planEager(jaxpr), mode, opts, ctx);
+  const { jaxpr: flat, origin } = inlineCalls(jaxpr);
+  const outer = ctx.eqnIndex;
+  const eqnIndex = (i: number) => (outer ? outer(origin[i]) : origin[i]);
+  return build(flat, planFusion(flat, options), mode, opts, { ...ctx, eqnIndex });
 }
 
 // Eager kernels name their operands by position so one kernel serves every equation
@@ -101,9 +157,21 @@ export function compileFused(jaxpr: Jaxpr, options: CompileOptions = {}): Execut
 const POSITIONAL = ["x", "y", "z", "w", "u", "v", "s", "t"];
 const positionalName = (k: number): string => POSITIONAL[k] ?? `x${alphaName(k)}`;
 
+/** A control-flow equation run by the host over sub-executables. */
+interface Host {
+  run(inputs: ArrayValue[]): ArrayValue[];
+  /** Kernel launches in the latest run (an estimate before the first). */
+  launches(): number;
+}
+
 interface Step {
-  /** A kernel function, or null for a view (the output takes the input's buffer). */
+  /** A kernel function, or null for a view (the output takes the input's buffer) or a host step. */
   fn: KernelFn | null;
+  host?: Host;
+  /** A host step's operands in order: a slot, or a literal's filled array. */
+  operands?: ({ slot: number } | { value: ArrayValue })[];
+  /** A host step: for each of outSlots, the index of the equation output it receives. */
+  outIndex?: number[];
   inSlots: number[];
   outSlots: number[];
   outVars: Var[];
@@ -111,8 +179,20 @@ interface Step {
   free: number[];
 }
 
-function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options: CompileOptions): Executable {
+function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options: CompileOptions, ctx: Context = {}): Built {
   const names = options.names ?? jaxprVarNames(jaxpr);
+  const reported = (i: number) => (ctx.eqnIndex ? ctx.eqnIndex(i) : i);
+  const report = (info: KernelInfo): KernelInfo => {
+    const times = ctx.times ?? 1;
+    return {
+      ...info,
+      eqns: [...new Set(info.eqns.map(reported))],
+      bytesRead: info.bytesRead * times,
+      bytesWritten: info.bytesWritten * times,
+      flops: info.flops * times,
+      reason: ctx.note ? `${ctx.note}; ${info.reason}` : info.reason,
+    };
+  };
   const slotOf = new Map<number, number>();
   const slot = (v: Var): number => {
     let s = slotOf.get(v.id);
@@ -128,6 +208,17 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     const eqns = k.eqns.map((i) => jaxpr.eqns[i]);
     const first = eqns[0];
     const kernelName = mode === "eager" ? `eager_${k.eqns[0]}_${first.prim}` : `kernel_${idx}`;
+    const shownName = `${ctx.prefix ?? ""}${kernelName}`; // the JS function keeps kernelName
+    if (isHigherOrder(first.prim)) {
+      const h = hostStep(first, k.eqns[0], shownName, mode, options, names, ctx, reported(k.eqns[0]));
+      kernels.push(report(h.info), ...h.subKernels);
+      return {
+        fn: null, host: h.host,
+        operands: first.inputs.map((a) => (a.kind === "lit" ? { value: filled(a) } : { slot: slot(a) })),
+        outIndex: k.outputs.map((o) => first.outputs.indexOf(o)),
+        inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [],
+      };
+    }
     let fnName: string;
     let nameOf: (v: Var) => string;
     if (mode === "eager") {
@@ -140,15 +231,15 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
       nameOf = names;
     }
     if (k.view) {
-      const source = `${header(kernelName, k, eqns, names)}\n// ${names(k.outputs[0])} = ${names(k.inputs[0])}'s buffer, read as ${typeString(k.outputs[0].aval)}\n`;
-      kernels.push(kernelInfo(kernelName, k, eqns, names, source));
+      const source = `${header(shownName, k, eqns, names)}\n// ${names(k.outputs[0])} = ${names(k.inputs[0])}'s buffer, read as ${typeString(k.outputs[0].aval)}\n`;
+      kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
       return { fn: null, inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [] };
     }
     const gen = isLoopOp(first)
       ? generateLoopKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf }, options)
       : generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
-    const source = `${header(kernelName, k, eqns, names)}\n${gen.code}\n`;
-    kernels.push(kernelInfo(kernelName, k, eqns, names, source));
+    const source = `${header(shownName, k, eqns, names)}\n${gen.code}\n`;
+    kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
     return {
       fn: compileJs(gen.code, gen.fnName),
       inSlots: k.inputs.map(slot),
@@ -177,12 +268,17 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
   });
   const nSlots = slotOf.size;
 
-  const run = (inputs: ArrayValue[]): ArrayValue[] => {
-    checkInputs(jaxpr, inputs, names);
+  const exec = (inputs: ArrayValue[]): ArrayValue[] => {
     const env = new Array<ArrayValue | undefined>(nSlots);
     jaxpr.constvars.forEach((v, i) => { env[slotOf.get(v.id)!] = jaxpr.consts[i]; });
     jaxpr.invars.forEach((v, i) => { env[slotOf.get(v.id)!] = inputs[i]; });
     for (const st of steps) {
+      if (st.host) {
+        const outs = st.host.run(st.operands!.map((o) => ("slot" in o ? env[o.slot]! : o.value)));
+        st.outIndex!.forEach((oi, j) => { env[st.outSlots[j]] = outs[oi]; });
+        for (const s of st.free) env[s] = undefined;
+        continue;
+      }
       if (!st.fn) {
         env[st.outSlots[0]] = { aval: st.outVars[0].aval, data: env[st.inSlots[0]]!.data };
         for (const s of st.free) env[s] = undefined;
@@ -201,8 +297,186 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     }
     return outputs.map((o) => ("lit" in o ? filled(o.lit) : env[o.slot]!));
   };
+  const run = (inputs: ArrayValue[]): ArrayValue[] => {
+    checkInputs(jaxpr, inputs, names);
+    return exec(inputs);
+  };
 
-  return { run, kernels, launches: steps.filter((st) => st.fn !== null).length };
+  const fixed = steps.filter((st) => st.fn !== null).length;
+  const hosts = steps.filter((st) => st.host).map((st) => st.host!);
+  return {
+    run, exec, kernels,
+    get launches() { return hosts.reduce((n, h) => n + h.launches(), fixed); },
+  };
+}
+
+/** Rows [from, to) of a buffer, without copying. */
+function rows(data: ArrayValue["data"], from: number, to: number): ArrayValue["data"] {
+  return (data as Float32Array).subarray(from, to) as unknown as ArrayValue["data"];
+}
+
+const WHILE_TIME_LIMIT_MS = 60_000;
+
+/** The host side of a control-flow equation: its sub-executables and the loop that drives them. */
+function hostStep(
+  e: Eqn, at: number, name: string, mode: "eager" | "fused", options: CompileOptions, names: (v: Var) => string,
+  ctx: Context, reportedAt: number,
+): { host: Host; info: KernelInfo; subKernels: KernelInfo[] } {
+  const times = ctx.times ?? 1;
+  const local = at;
+  at = ctx.prefix ? at : reportedAt; // messages name the top-level equation (after jit inlining: the original one)
+  const sub = (j: Jaxpr, part: string, note: string, runs: number): Built =>
+    compile(j, mode, { ...options, names }, { eqnIndex: () => reportedAt, prefix: `${name}.${part}`, note, times: times * runs });
+  const subKernels: Built[] = [];
+  let host: Host;
+  let source: string;
+  let reason: string;
+  let copied = 0;
+  const sig = (xs: readonly Atom[]) => xs.map((a) => (a.kind === "var" ? `${names(a)}:${typeString(a.aval)}` : `${literalValue(a)}:${typeString(a.aval)}`)).join(", ");
+  switch (e.prim) {
+    case "scan": {
+      const p = e.params as Params["scan"];
+      const n = p.length, nc = p.num_consts, nk = p.num_carry;
+      const body = sub(p.jaxpr, "body.", `scan body (eqn ${at}): runs ${n} times per call, driven by the host; bytes and flops count all ${n} runs`, n);
+      subKernels.push(body);
+      const yAvals = p.jaxpr.outvars.slice(nk).map((o) => o.aval);
+      const yRow = yAvals.map((a) => size(a.shape));
+      copied = yAvals.reduce((t, a) => t + n * size(a.shape) * itemBytes[a.dtype], 0);
+      let last: number | undefined;
+      host = {
+        run(ops) {
+          const consts = ops.slice(0, nc), xs = ops.slice(nc + nk);
+          let carry = ops.slice(nc, nc + nk);
+          const xAvals = xs.map((x) => ({ ...x.aval, shape: x.aval.shape.slice(1) }));
+          const xRow = xAvals.map((a) => size(a.shape));
+          const ys = yAvals.map((a) => ({ aval: { ...a, shape: [n, ...a.shape] }, data: newBuffer(a.dtype, n * size(a.shape)) }));
+          let launches = 0;
+          for (let t = 0; t < n; t++) {
+            const i = p.reverse ? n - 1 - t : t;
+            const x = xs.map((v, k) => ({ aval: xAvals[k], data: rows(v.data, i * xRow[k], (i + 1) * xRow[k]) }));
+            const outs = body.exec([...consts, ...carry, ...x]);
+            launches += body.launches;
+            carry = outs.slice(0, nk);
+            ys.forEach((y, k) => (y.data as Float32Array).set(outs[nk + k].data as Float32Array, i * yRow[k]));
+          }
+          last = launches;
+          return [...carry, ...ys];
+        },
+        launches: () => last ?? n * body.launches,
+      };
+      const opsIn = e.inputs;
+      source = [
+        `// ${name}: scan, a loop of ${n} steps driven by the host${p.reverse ? " (in reverse)" : ""}; eqn ${at}`,
+        `// consts: ${sig(opsIn.slice(0, nc)) || "none"}`,
+        `// carry:  ${sig(opsIn.slice(nc, nc + nk)) || "none"}`,
+        `// xs:     ${sig(opsIn.slice(nc + nk)) || "none"} (one row per step, a view)`,
+        `// ys:     ${sig(e.outputs.slice(nk)) || "none"} (each step's row copied in)`,
+        `for (let t = 0; t < ${n}; t++) {`,
+        `  const i = ${p.reverse ? `${n - 1} - t` : "t"};`,
+        `  [carry, y] = body(consts, carry, xs[i]);   // the kernels ${name}.body.*`,
+        `  ys[i] = y;`,
+        `}`,
+      ].join("\n") + "\n";
+      reason = `scan: the host loops ${n} times over its body's kernels (listed next), passing the carry between steps`;
+      break;
+    }
+    case "while": {
+      const p = e.params as Params["while"];
+      const ncc = p.cond_nconsts, nbc = p.body_nconsts;
+      const cond = sub(p.cond_jaxpr, "cond.", `while condition (eqn ${at}): runs before every trip, a data-dependent number of times per call; bytes and flops count one run`, 1);
+      const body = sub(p.body_jaxpr, "body.", `while body (eqn ${at}): runs once per trip, a data-dependent number of times per call; bytes and flops count one trip`, 1);
+      subKernels.push(cond, body);
+      let last: number | undefined;
+      host = {
+        run(ops) {
+          const cc = ops.slice(0, ncc), bc = ops.slice(ncc, ncc + nbc);
+          let carry = ops.slice(ncc + nbc);
+          let launches = 0, trips = 0;
+          const t0 = Date.now();
+          for (;;) {
+            const pred = cond.exec([...cc, ...carry])[0];
+            launches += cond.launches;
+            if (!pred.data[0]) break;
+            carry = body.exec([...bc, ...carry]);
+            launches += body.launches;
+            if ((++trips & 1023) === 0 && Date.now() - t0 > WHILE_TIME_LIMIT_MS) {
+              throw new JitError("RuntimeError", `a while_loop (eqn ${at}) ran ${trips} trips in ${WHILE_TIME_LIMIT_MS / 1000} s and was stopped; does its condition ever become False?`, e.span);
+            }
+          }
+          last = launches;
+          return carry;
+        },
+        launches: () => last ?? 2 * cond.launches + body.launches,
+      };
+      source = [
+        `// ${name}: while, a loop driven by the host; eqn ${at}`,
+        `// cond consts: ${sig(e.inputs.slice(0, ncc)) || "none"}; body consts: ${sig(e.inputs.slice(ncc, ncc + nbc)) || "none"}`,
+        `// carry: ${sig(e.inputs.slice(ncc + nbc)) || "none"}`,
+        `while (cond(cond_consts, carry)[0]) {   // the kernels ${name}.cond.*`,
+        `  carry = body(body_consts, carry);      // the kernels ${name}.body.*`,
+        `}`,
+      ].join("\n") + "\n";
+      reason = "while: the host evaluates the condition's kernels, then runs the body's kernels, until the condition is False";
+      break;
+    }
+    case "cond": {
+      const p = e.params as Params["cond"];
+      const nb = p.branches.length;
+      const branches = p.branches.map((j, k) => sub(j, `branch${k}.`, `cond branch ${k} (eqn ${at}): runs when the index is ${k}${k === nb - 1 ? " (or out of range)" : ""}; bytes and flops count one run`, 1));
+      subKernels.push(...branches);
+      let last: number | undefined;
+      host = {
+        run(ops) {
+          let i = ops[0].data[0];
+          if (!(i >= 0 && i < nb)) i = nb - 1;
+          const br = branches[i];
+          const outs = br.exec(ops.slice(1));
+          last = br.launches;
+          return outs;
+        },
+        launches: () => last ?? Math.max(...branches.map((b) => b.launches)),
+      };
+      source = [
+        `// ${name}: cond, the host picks a branch by the index ${sig(e.inputs.slice(0, 1))}; eqn ${at}`,
+        `// operands: ${sig(e.inputs.slice(1)) || "none"}`,
+        ...p.branches.map((_, k) => `// index ${k}${k === nb - 1 ? " (or out of range)" : ""}: the kernels ${name}.branch${k}.*`),
+      ].join("\n") + "\n";
+      reason = `cond: the host reads the index and runs one of ${nb} branches' kernels (listed next)`;
+      break;
+    }
+    case "jit": {
+      const p = e.params as Params["jit"];
+      const inner = sub(p.jaxpr, "", `jit call of ${p.name} (eqn ${at}): its own executable`, 1);
+      subKernels.push(inner);
+      host = { run: (ops) => inner.exec(ops), launches: () => inner.launches };
+      source = `// ${name}: a call of the jitted function ${p.name}; eqn ${at}\n// operands: ${sig(e.inputs)}\n`;
+      reason = `jit call of ${p.name}: runs its own executable (its kernels are listed next)`;
+      break;
+    }
+    default:
+      throw new Error(`not a control-flow primitive: ${e.prim}`);
+  }
+  const buf = (v: Atom): BufferInfo => ({ name: v.kind === "var" ? names(v) : literalText(v), type: typeString(v.aval), bytes: size(v.aval.shape) * itemBytes[v.aval.dtype] });
+  const info: KernelInfo = {
+    name,
+    kind: kernelKind(e.prim),
+    eqns: [local],
+    ops: 1,
+    inputs: e.inputs.map(buf),
+    outputs: e.outputs.map(buf),
+    bytesRead: copied,
+    bytesWritten: copied,
+    flops: 0,
+    language: "javascript",
+    source,
+    spans: [e.span],
+    reason,
+  };
+  return { host, info, subKernels: subKernels.flatMap((b) => b.kernels) };
+}
+
+function literalText(a: Literal): string {
+  return `${literalValue(a)}:${typeString(a.aval)}`;
 }
 
 function filled(lit: Literal): ArrayValue {

@@ -3,7 +3,7 @@ import { JitError } from "../frontend/source";
 import { dtypeNames } from "../ir/dtypes";
 import { isBinary, isCompare, isUnary, type Params, type Prim, type PrimParams } from "../ir/primitives";
 import { sameShape, shapeStr } from "../ir/shapes";
-import { size, type Aval, type DType } from "../ir/types";
+import { size, typeString, type Atom, type Aval, type DType, type Jaxpr } from "../ir/types";
 
 type Rule<P extends Prim> = (ins: Aval[], params: Params[P]) => Aval | Aval[];
 
@@ -96,7 +96,61 @@ const scatterRule = (ins: Aval[]): Aval => {
   return shaped(x.shape, x.dtype, x.weak);
 };
 
+// Higher-order primitives: operand types must match the sub-jaxprs' binders (shape and dtype;
+// weak types are not compared, as core.typematch does), results are the sub-jaxprs' outputs.
+const sameType = (a: Aval, b: Aval): boolean => a.dtype === b.dtype && sameShape(a.shape, b.shape);
+const avalsOf = (xs: readonly Atom[]): Aval[] => xs.map((x) => x.aval);
+const typesText = (xs: readonly Aval[]): string => xs.map(typeString).join(" ");
+
+function checkBinders(prim: string, what: string, binders: readonly Aval[], given: readonly Aval[]): void {
+  if (binders.length !== given.length || binders.some((b, i) => !sameType(b, given[i]))) {
+    throw new JitError("TypeError", `${prim} ${what} takes input types ${typesText(binders)}, but was called with ${typesText(given)}`);
+  }
+}
+
+const jaxprIn = (j: Jaxpr): Aval[] => avalsOf(j.invars);
+const jaxprOut = (j: Jaxpr): Aval[] => avalsOf(j.outvars);
+
 const rules: { [P in keyof PrimParams]: Rule<P> } = {
+  cond: (ins, p) => {
+    const [index, ...ops] = ins;
+    if (index.dtype !== "i32" || index.shape.length !== 0) throw new JitError("TypeError", `cond index must be an int32 scalar, got ${typeString(index)}`);
+    if (!p.branches.length) throw new JitError("ValueError", "cond needs at least one branch");
+    const outs = jaxprOut(p.branches[0]);
+    p.branches.forEach((b, i) => {
+      checkBinders("cond", `branch ${i}`, jaxprIn(b), ops);
+      const o = jaxprOut(b);
+      if (o.length !== outs.length || o.some((a, k) => !sameType(a, outs[k]))) throw new JitError("TypeError", `cond branches 0 and ${i} return different types: ${typesText(outs)} and ${typesText(o)}`);
+    });
+    return outs.map((a, k) => shaped(a.shape, a.dtype, p.branches.every((b) => b.outvars[k].aval.weak)));
+  },
+  while: (ins, p) => {
+    const cc = ins.slice(0, p.cond_nconsts), bc = ins.slice(p.cond_nconsts, p.cond_nconsts + p.body_nconsts);
+    const carry = ins.slice(p.cond_nconsts + p.body_nconsts);
+    checkBinders("while", "cond_jaxpr", jaxprIn(p.cond_jaxpr), [...cc, ...carry]);
+    checkBinders("while", "body_jaxpr", jaxprIn(p.body_jaxpr), [...bc, ...carry]);
+    const pred = jaxprOut(p.cond_jaxpr);
+    if (pred.length !== 1 || pred[0].dtype !== "bool" || pred[0].shape.length !== 0) throw new JitError("TypeError", `while cond_jaxpr must return one bool[], got ${typesText(pred)}`);
+    const outs = jaxprOut(p.body_jaxpr);
+    checkBinders("while", "body_jaxpr carry", outs, carry);
+    return outs.map((a) => shaped(a.shape, a.dtype, a.weak));
+  },
+  scan: (ins, p) => {
+    if (!Number.isInteger(p.length) || p.length < 0) throw new JitError("ValueError", `scan length must be a non-negative integer, got ${p.length}`);
+    const xs = ins.slice(p.num_consts + p.num_carry);
+    const xRows = xs.map((x) => {
+      if (x.shape[0] !== p.length) throw new JitError("ShapeError", `scan of length ${p.length} got a scanned operand of type ${typeString(x)}`);
+      return shaped(x.shape.slice(1), x.dtype, x.weak);
+    });
+    checkBinders("scan", "body", jaxprIn(p.jaxpr), [...ins.slice(0, p.num_consts + p.num_carry), ...xRows]);
+    const outs = jaxprOut(p.jaxpr);
+    checkBinders("scan", "body carry", outs.slice(0, p.num_carry), ins.slice(p.num_consts, p.num_consts + p.num_carry));
+    return outs.map((a, k) => (k < p.num_carry ? shaped(a.shape, a.dtype, a.weak) : shaped([p.length, ...a.shape], a.dtype, a.weak)));
+  },
+  jit: (ins, p) => {
+    checkBinders("jit", p.name, jaxprIn(p.jaxpr), ins);
+    return jaxprOut(p.jaxpr).map((a) => shaped(a.shape, a.dtype, a.weak));
+  },
   integer_pow: (ins) => {
     if (ins[0].dtype === "bool") throw new JitError("TypeError", "integer_pow does not accept dtype bool");
     return shaped(ins[0].shape, ins[0].dtype, ins[0].weak);

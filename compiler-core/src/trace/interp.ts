@@ -864,6 +864,8 @@ export class Interpreter {
         }
       }
       case "function":
+        // A jax.jit-decorated function called from the traced one stages a `jit` equation.
+        if (fn.jit) return this.np.control.callJit(fn, args, kwargs, span);
         return this.callFunction(fn, args, kwargs, span);
       case "dtype":
         this.builder.span = span;

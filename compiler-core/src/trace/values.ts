@@ -49,6 +49,8 @@ export interface Param {
 export interface JitInfo {
   staticArgnums: number[];
   staticArgnames: string[];
+  /** jax.jit(..., inline=True): calls leave no `jit` equation, the body is traced in place. */
+  inline?: boolean;
 }
 
 /** A user function (def or lambda) with its closure. */
