@@ -6,10 +6,13 @@ import { dtypeNames, promoteAll, toInexact, type DTypeW } from "../ir/dtypes";
 import type { BinaryPrim, ComparePrim, Params, Prim, UnaryPrim } from "../ir/primitives";
 import { broadcastShapes, sameShape, shapeStr } from "../ir/shapes";
 import type { DType, Literal } from "../ir/types";
+import { makeGrad } from "./ad";
 import { literal } from "./builder";
+import { vmap } from "./batching";
 import type { Interpreter } from "./interp";
 import { JAX_NAMES } from "./names";
 import { LaxNumpy } from "./lax_numpy";
+import { ControlFlow } from "./control";
 import {
   None, PyBool, PyBuiltin, PyDType, PySpec, pyRepr, PyFloat, PyFunction, PyInt, PyModule, PySlice, PyStr, PyTuple, Tracer,
   dtypeName, isNumber, pyTypeName, type Kwargs, type PyValue,
@@ -50,8 +53,12 @@ export class Numpy {
   private readonly modules = new Map<string, PyModule>();
   readonly lax: LaxNumpy;
 
+  /** lax control flow and nested jit calls (trace/control.ts). */
+  readonly control: ControlFlow;
+
   constructor(readonly it: Interpreter) {
     this.lax = new LaxNumpy(this);
+    this.control = new ControlFlow(it);
   }
 
   get b() {
@@ -419,6 +426,9 @@ export class Numpy {
         nn: () => this.importModule("jax.nn")!,
         lax: () => this.importModule("jax.lax")!,
         jit: fn("jax.jit", (args, kwargs) => this.jit(args, kwargs)),
+        grad: fn("jax.grad", (args, kwargs) => makeGrad(this.it, "grad", args, kwargs)),
+        value_and_grad: fn("jax.value_and_grad", (args, kwargs) => makeGrad(this.it, "value_and_grad", args, kwargs)),
+        vmap: fn("jax.vmap", (args, kwargs) => vmap(this.it, args, kwargs)),
         Array: fn("Array", () => { throw new JitError("TypeError", "jax.Array cannot be constructed directly"); }),
       });
       case "jax.numpy": {
@@ -470,6 +480,12 @@ export class Numpy {
         softplus: fn("jax.nn.softplus", ([x]) => this.softplus(x)),
       });
       case "jax.lax": return make("jax.lax", {
+        cond: fn("lax.cond", (args, kwargs) => this.control.cond(args, kwargs)),
+        switch: fn("lax.switch", (args, kwargs) => this.control.switch(args, kwargs)),
+        while_loop: fn("lax.while_loop", (args, kwargs) => this.control.whileLoop(args, kwargs)),
+        fori_loop: fn("lax.fori_loop", (args, kwargs) => this.control.foriLoop(args, kwargs)),
+        scan: fn("lax.scan", (args, kwargs) => this.control.scan(args, kwargs)),
+        map: fn("lax.map", (args, kwargs) => this.control.map(args, kwargs)),
         rsqrt: fn("lax.rsqrt", ([x]) => this.ufunc("rsqrt", "rsqrt", [x])),
         exp: fn("lax.exp", ([x]) => this.ufunc("exp", "exp", [x])),
         log: fn("lax.log", ([x]) => this.ufunc("log", "log", [x])),
@@ -541,7 +557,7 @@ export class Numpy {
     const a = bindSig("jax.jit", ["fun=None", "static_argnums=None", "static_argnames=None", "donate_argnums=None", "donate_argnames=None", "inline=None", "keep_unused=None", "device=None", "backend=None"], args, kwargs);
     const ints = (v: PyValue | undefined): number[] => (!v || v.k === "none" ? [] : v.k === "int" ? [v.v] : this.it.iterate(v, this.it.currentNode).map((x) => (x as PyInt).v));
     const strs = (v: PyValue | undefined): string[] => (!v || v.k === "none" ? [] : v.k === "str" ? [v.v] : this.it.iterate(v, this.it.currentNode).map((x) => (x as PyStr).v));
-    const info = { staticArgnums: ints(a.static_argnums), staticArgnames: strs(a.static_argnames) };
+    const info = { staticArgnums: ints(a.static_argnums), staticArgnames: strs(a.static_argnames), inline: a.inline?.k === "bool" && a.inline.v };
     const mark = (f: PyValue): PyValue => {
       if (f.k !== "function") return f;
       const g = new PyFunction(f.name, f.params, f.body, f.isLambda, f.closure, f.defSpan);
