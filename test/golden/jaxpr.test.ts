@@ -20,7 +20,8 @@ const MUST_TRACE = [
   "center_crop", "reverse_and_pad", "add_row_index", "masked_upper", "scatter_add_first", "embedding_lookup",
   "linear_relu", "mlp_forward", "sdpa", "qkv_split", "batched_proj", "nll",
   "softmax", "layernorm", "logsumexp_rows", "sum_of_squares", "row_dot", "zscore_cols", "argmax_onehot",
-  "unrolled_heat",
+  "unrolled_heat", "vmapped_softmax", "tanh_second_derivative", "linreg_grad",
+  "fixed_point", "ema", "maybe_square",
 ];
 
 function trace(file: string, fn: string): string {
