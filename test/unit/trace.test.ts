@@ -258,3 +258,8 @@ test("an attribute JAX has but JIT Lens does not support yet says so; a typo sug
   assert.equal(traceError("def f(x):\n    return jnp.fft.fft(x)\n", "x=f32[4]").kind, "UnsupportedError");
   assert.match(traceError("def f(x):\n    return jnp.sqaure(x)\n", "x=f32[4]").message, /Did you mean 'square'/);
 });
+
+test("dict arguments become inputs in JAX's flattening order (sorted keys)", () => {
+  const r = traceFunction({ file: "t.py", source: HEADER + "def f(p):\n    return p['w'] * p['b']\n", fn: "f", args: "p={'w': f32[2], 'b': f32[2]}" });
+  assert.deepEqual(r.inputs.map((l) => l.path), ["p['b']", "p['w']"]);
+});

@@ -28,7 +28,7 @@ import { generateLoopKernel, literalValue, type JsCodegenOptions } from "../code
 import { generateOpKernel } from "../codegen/ops";
 import { inlineCalls, isLoopOp, kernelKind, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
 import { isHigherOrder, type Params } from "../ir/primitives";
-import { printedNames } from "../ir/print";
+import { printedNames, varName } from "../ir/print";
 import { JitError } from "../frontend/source";
 
 export interface Executable {
@@ -65,15 +65,8 @@ function compileJs(code: string, fnName: string): KernelFn {
   return fn;
 }
 
-/** JAX's variable names: a..z, ba, bb, ... by order of appearance (constvars, invars, equations). */
-export function alphaName(n: number): string {
-  let s = "";
-  do {
-    s = String.fromCharCode(97 + (n % 26)) + s;
-    n = Math.floor(n / 26);
-  } while (n > 0);
-  return s;
-}
+/** JAX's variable names: a..z, ba, bb, ... (the printer's scheme). */
+export const alphaName = varName;
 
 /** The printed jaxpr's names (inner jaxprs included), made unique; unnamed (unused) results get `_a`, `_b`, ... */
 export function jaxprVarNames(jaxpr: Jaxpr): (v: Var) => string {

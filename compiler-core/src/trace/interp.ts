@@ -7,6 +7,7 @@ import { closest, JitError, SourceFile } from "../frontend/source";
 import type { Span } from "../report";
 import { JaxprBuilder } from "./builder";
 import { Numpy } from "./jnp";
+import { sliceBounds } from "./lax_numpy";
 import { buildBuiltins } from "./builtins";
 import { Scope } from "./scope";
 import {
@@ -1215,20 +1216,7 @@ export function rangeLen(r: PyRange): number {
 
 /** Indices a Python slice selects from a sequence of length `len`. */
 export function sliceIndices(s: PySlice, len: number, fail: (m: string) => never): number[] {
-  const num = (v: PyValue): number | undefined => {
-    if (v.k === "none") return undefined;
-    if (v.k === "int" || v.k === "bool") return Number(v.v);
-    return fail(`slice indices must be integers or None, not ${pyTypeName(v)}`);
-  };
-  const step = num(s.step) ?? 1;
-  if (step === 0) fail("slice step cannot be zero");
-  const norm = (x: number | undefined, dflt: number, lo: number, hi: number) => {
-    if (x === undefined) return dflt;
-    if (x < 0) x += len;
-    return Math.min(Math.max(x, lo), hi);
-  };
-  const start = step > 0 ? norm(num(s.start), 0, 0, len) : norm(num(s.start), len - 1, -1, len - 1);
-  const stop = step > 0 ? norm(num(s.stop), len, 0, len) : norm(num(s.stop), -1, -1, len - 1);
+  const { start, stop, step } = sliceBounds(s, len, fail);
   const out: number[] = [];
   if (step > 0) for (let i = start; i < stop; i += step) out.push(i);
   else for (let i = start; i > stop; i += step) out.push(i);

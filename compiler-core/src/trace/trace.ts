@@ -151,8 +151,12 @@ function instantiate(it: Interpreter, v: PyValue, path: string, leaves: InputLea
     case "tuple": return new PyTuple(v.items.map((x, i) => instantiate(it, x, `${path}[${i}]`, leaves)));
     case "list": return new PyList(v.items.map((x, i) => instantiate(it, x, `${path}[${i}]`, leaves)));
     case "dict": {
+      // Leaves are made in JAX's flattening order (sorted keys); the dict keeps its own order.
+      const made = new Map<string, PyValue>();
+      const sorted = [...v.entries].sort(([, [a]], [, [b]]) => (pyRepr(a) < pyRepr(b) ? -1 : pyRepr(a) > pyRepr(b) ? 1 : 0));
+      for (const [h, [k, x]] of sorted) made.set(h, instantiate(it, x, `${path}[${pyRepr(k)}]`, leaves));
       const d = new PyDict();
-      for (const [h, [k, x]] of v.entries) d.entries.set(h, [k, instantiate(it, x, `${path}[${pyRepr(k)}]`, leaves)]);
+      for (const [h, [k]] of v.entries) d.entries.set(h, [k, made.get(h)!]);
       return d;
     }
     default: return v;
