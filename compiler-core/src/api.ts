@@ -6,6 +6,9 @@ import path from "node:path";
 import type { AnalyzeParams } from "./engine/protocol";
 import { JitError } from "./frontend/source";
 import { printJaxpr } from "./ir/print";
+import { lower } from "./lower/lower";
+import { printHlo } from "./lower/print";
+import { runPipeline } from "./passes/pipeline";
 import { typeString, type ArrayValue } from "./ir/types";
 import { readNpy } from "./npy";
 import { REPORT_VERSION, type ErrorInfo, type LineInfo, type Report, type Timings } from "./report";
@@ -67,6 +70,19 @@ export function prepare(params: AnalyzeParams): Prepared {
   });
   stageMs.trace = nowMs() - t;
   t = nowMs();
+  // The lowered IR and its passes are shown to users; the CPU backend compiles from the jaxpr,
+  // so a lowering failure costs the HLO view, never the run.
+  const warnings: string[] = [];
+  let hloView: Pick<Report, "lowered" | "passes"> = {};
+  try {
+    const hlo = lower(trace.jaxpr, `jit_${trace.fn.name}`);
+    const optimized = runPipeline(hlo);
+    hloView = { lowered: printHlo(hlo), passes: optimized.snapshots.map((p) => ({ name: p.name, changed: p.changed, lines: printHlo(p.module) })) };
+  } catch (e) {
+    warnings.push(`the lowered IR is not available for this function: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  stageMs.lower = nowMs() - t;
+  t = nowMs();
   const eager = compileEager(trace.jaxpr);
   const compiled = compileFused(trace.jaxpr);
   stageMs.compile = nowMs() - t;
@@ -80,9 +96,11 @@ export function prepare(params: AnalyzeParams): Prepared {
     args: trace.args,
     jaxpr: printJaxpr(jaxpr),
     eqnCount: jaxpr.eqns.length,
+    ...hloView,
     kernels: compiled.kernels,
     lines: lineInfo(trace, kernelOf),
     stageMs,
+    ...(warnings.length ? { warnings } : {}),
   };
   return { trace, eager, compiled, report };
 }

@@ -111,6 +111,10 @@ export interface Report {
   error?: ErrorInfo;
   /** The jaxpr in JAX's text format, one entry per printed line. */
   jaxpr?: IRLine[];
+  /** The HLO module right after lowering, one entry per printed line. */
+  lowered?: IRLine[];
+  /** The HLO module after each pass of the optimization pipeline, in order. */
+  passes?: { name: string; changed: boolean; lines: IRLine[] }[];
   /** Number of jaxpr equations (primitive applications). */
   eqnCount?: number;
   /** Compiled kernels (fused). */
@@ -119,6 +123,8 @@ export interface Report {
   lines?: LineInfo[];
   /** Present when the function was run. */
   timings?: Timings;
+  /** Things that did not stop the run but that a user should know (e.g. a missing IR view). */
+  warnings?: string[];
   /** Wall-clock ms of each stage of this request (trace, compile, run). */
   stageMs?: Record<string, number>;
 }
