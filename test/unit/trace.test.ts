@@ -263,3 +263,15 @@ test("dict arguments become inputs in JAX's flattening order (sorted keys)", () 
   const r = traceFunction({ file: "t.py", source: HEADER + "def f(p):\n    return p['w'] * p['b']\n", fn: "f", args: "p={'w': f32[2], 'b': f32[2]}" });
   assert.deepEqual(r.inputs.map((l) => l.path), ["p['b']", "p['w']"]);
 });
+
+test("a bad spec in the # jitlens: comment points at the comment's line", () => {
+  const src = HEADER + "\n# jitlens: x=f32[2], y=oops\ndef f(x, y):\n    return x\n";
+  try {
+    traceFunction({ file: "t.py", source: src, fn: "f" });
+    assert.fail("expected a SpecError");
+  } catch (e) {
+    assert.ok(e instanceof JitError);
+    assert.equal(e.kind, "SpecError");
+    assert.deepEqual([e.span?.line, e.span?.col, e.span?.endCol], [4, 1, 28]);
+  }
+});

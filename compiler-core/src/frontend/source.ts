@@ -20,6 +20,11 @@ export class SourceFile {
     const a = this.position(from), b = this.position(Math.max(from, to));
     return { file: this.file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
   }
+  /** The span of a whole (1-based) line, without its newline. */
+  lineSpan(line: number): Span {
+    const start = this.lineStarts[line - 1] ?? this.text.length;
+    return this.span(start, start + this.lineText(line).length);
+  }
   lineText(line: number): string {
     const start = this.lineStarts[line - 1] ?? this.text.length;
     const end = line < this.lineStarts.length ? this.lineStarts[line] - 1 : this.text.length;

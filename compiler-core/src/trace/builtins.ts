@@ -3,7 +3,7 @@ import { JitError } from "../frontend/source";
 import type { Interpreter } from "./interp";
 import { rangeLen } from "./interp";
 import {
-  False, None, PyBool, PyBuiltin, PyDict, PyFloat, PyInt, PyList, PyRange, PyStr, PyTuple, True,
+  False, None, PyBool, PyBuiltin, PyDict, PyFloat, PyInt, PyList, PyRange, PySlice, PyStr, PyTuple, True,
   isNumber, keyOf, pyRepr, pyTypeName, type Kwargs, type PyValue,
 } from "./values";
 
@@ -153,7 +153,7 @@ export function buildBuiltins(it: Interpreter): Map<string, PyValue> {
   def("print", () => None);
   def("slice", (args) => {
     const [a, b, c] = args.length === 1 ? [None, args[0], None] : [args[0], args[1], args[2] ?? None];
-    return new (it.np.sliceClass())(a, b, c);
+    return new PySlice(a, b, c);
   });
   def("repr", ([v]) => new PyStr(pyRepr(v)));
   def("hasattr", ([o, n]) => {

@@ -14,7 +14,7 @@ import { JAX_NAMES } from "./names";
 import { LaxNumpy } from "./lax_numpy";
 import { ControlFlow } from "./control";
 import {
-  None, PyBool, PyBuiltin, PyDType, PySpec, pyRepr, PyFloat, PyFunction, PyInt, PyModule, PySlice, PyStr, PyTuple, Tracer,
+  None, PyBool, PyBuiltin, PyDType, PySpec, pyRepr, PyFloat, PyFunction, PyInt, PyModule, PyStr, PyTuple, Tracer,
   dtypeName, isNumber, pyTypeName, type Kwargs, type PyValue,
 } from "./values";
 
@@ -236,10 +236,6 @@ export class Numpy {
     if (name === "name") return new PyStr(dtypeName(d.dtype));
     if (name === "itemsize") return new PyInt({ f32: 4, f64: 8, i32: 4, bool: 1 }[d.dtype]);
     throw new JitError("AttributeError", `'dtype' object has no attribute '${name}'`, this.it.span(at));
-  }
-
-  sliceClass() {
-    return PySlice;
   }
 
   dtypeArg(v: PyValue | undefined, fname: string): DType {

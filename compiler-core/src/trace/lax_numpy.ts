@@ -261,7 +261,7 @@ export class LaxNumpy {
     const needed = (others: string[]) => new Set([...out, ...others.join("")]);
     [cur, curSpec] = sumOut(cur, curSpec, needed(ins.slice(1)));
     for (let k = 1; k < arrays.length; k++) {
-      let [rhs, rSpec] = sumOut(arrays[k], ins[k], needed([curSpec, ...ins.slice(k + 1)]));
+      const [rhs, rSpec] = sumOut(arrays[k], ins[k], needed([curSpec, ...ins.slice(k + 1)]));
       const later = new Set([...out, ...ins.slice(k + 1).join("")]);
       const shared = [...curSpec].filter((c) => rSpec.includes(c));
       const batch = shared.filter((c) => later.has(c));
@@ -269,8 +269,6 @@ export class LaxNumpy {
       const res = this.dotGeneral(cur, rhs, [contract.map((c) => curSpec.indexOf(c)), contract.map((c) => rSpec.indexOf(c))], [batch.map((c) => curSpec.indexOf(c)), batch.map((c) => rSpec.indexOf(c))]);
       curSpec = [...batch, ...[...curSpec].filter((c) => !shared.includes(c)), ...[...rSpec].filter((c) => !shared.includes(c))].join("");
       cur = res;
-      void rhs;
-      rSpec = "";
     }
     [cur, curSpec] = sumOut(cur, curSpec, new Set(out));
     for (const c of out) if (!curSpec.includes(c)) throw new JitError("ValueError", `einsum: output index '${c}' does not appear in the inputs`);

@@ -204,7 +204,7 @@ export function traceFunction(req: TraceRequest): TraceResult {
 
   const inferred = req.args === undefined && info.specComment === undefined ? inferSpec(req.source, tree, info) : undefined;
   const specText = req.args ?? info.specComment ?? inferred?.spec;
-  const specSpan = req.args === undefined && info.specLine !== undefined ? src.span(src.text.split("\n").slice(0, info.specLine - 1).join("\n").length + (info.specLine > 1 ? 1 : 0), src.text.split("\n").slice(0, info.specLine).join("\n").length) : defSpan;
+  const specSpan = req.args === undefined && info.specLine !== undefined ? src.lineSpan(info.specLine) : defSpan;
 
   const it = new Interpreter(src, tree.topNode, req.timeLimitMs);
   it.execModule();
