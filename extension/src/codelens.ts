@@ -2,7 +2,7 @@
 // (one parse, no engine call); they change when a run starts or a Report arrives.
 import * as vscode from "vscode";
 import { listFunctions, usesJax } from "../../compiler-core/src/frontend/functions";
-import { LENS_IDLE, LENS_IR, LENS_RUNNING, resultLensTitle } from "./format";
+import { LENS_IDLE, LENS_IR, LENS_RUNNING, resultLensTitle } from "../../compiler-core/src/format";
 import type { Results } from "./results";
 
 export class JitLensCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {

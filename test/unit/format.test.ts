@@ -1,7 +1,7 @@
 // The editor's text for a Report: CodeLens titles and the numbers in them.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cut, errorLensTitle, formatBackend, formatBytes, formatMs, formatSpeedup, resultLensTitle } from "../../extension/src/format";
+import { cut, errorLensTitle, formatBackend, formatBytes, formatMs, formatSpeedup, resultLensTitle } from "../../compiler-core/src/format";
 import type { KernelInfo, Report, Timings } from "../../compiler-core/src/report";
 
 function timings(over: Partial<Timings> = {}): Timings {

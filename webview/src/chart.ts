@@ -3,7 +3,7 @@
 // the theme (CSS classes in styles.ts), so it reads in light, dark and high contrast.
 import { axisBottom, scaleBand, scaleLog, select } from "d3";
 import type { Timings } from "../../compiler-core/src/report";
-import { formatMs, formatSpeedup } from "../../extension/src/format";
+import { formatMs, formatSpeedup } from "../../compiler-core/src/format";
 
 const WIDTH = 560;
 const BAR = 26;

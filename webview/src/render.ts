@@ -5,7 +5,7 @@ import "@vscode-elements/elements/dist/vscode-tabs/index.js";
 import "@vscode-elements/elements/dist/vscode-tab-header/index.js";
 import "@vscode-elements/elements/dist/vscode-tab-panel/index.js";
 import { formatError, formatSpan, type IRLine, type KernelInfo, type Report, type Span, type Timings } from "../../compiler-core/src/report";
-import { formatBackend, formatBytes, formatCount, formatKernels, formatMs, formatSpeedup, plural } from "../../extension/src/format";
+import { formatBackend, formatBytes, formatCount, formatKernels, formatMs, formatSpeedup, plural } from "../../compiler-core/src/format";
 import { timingChart } from "./chart";
 import { h } from "./dom";
 

@@ -9,6 +9,7 @@ import { JitError } from "../frontend/source";
 import { typeString, type ArrayValue } from "../ir/types";
 import { writeNpy } from "../npy";
 import { formatError, irText, type Report, type Timings } from "../report";
+import { formatBytes, formatMs, formatSpeedup } from "../format";
 
 const USAGE = `JIT Lens: trace, compile and time a jax.numpy function with JIT Lens's own compiler.
 
@@ -103,22 +104,20 @@ function checkBackend(o: Options): void {
   if (o.backend === "webgpu") throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto", { file: o.file, line: 1, col: 1, endLine: 1, endCol: 1 });
 }
 
-const fmtMs = (ms: number): string => (ms >= 100 ? `${ms.toFixed(0)} ms` : ms >= 10 ? `${ms.toFixed(1)} ms` : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(ms >= 0.1 ? 0 : 1)} µs`);
-const fmtBytes = (b: number): string => (b >= 1e9 ? `${(b / 1e9).toFixed(2)} GB` : b >= 1e6 ? `${(b / 1e6).toFixed(2)} MB` : b >= 1e3 ? `${(b / 1e3).toFixed(1)} kB` : `${b} B`);
 
 export function timingTable(r: Report, t: Timings): string {
   const rows = [
     ["", "median", "min", "max", "runs", "kernels", "traffic"],
-    ["interpreted", fmtMs(t.eager.median_ms), fmtMs(t.eager.min_ms), fmtMs(t.eager.max_ms), String(t.eager.runs), String(t.kernels.eager), fmtBytes(t.bytes.eager)],
-    ["compiled", fmtMs(t.compiled.median_ms), fmtMs(t.compiled.min_ms), fmtMs(t.compiled.max_ms), String(t.compiled.runs), String(t.kernels.compiled), fmtBytes(t.bytes.compiled)],
+    ["interpreted", formatMs(t.eager.median_ms), formatMs(t.eager.min_ms), formatMs(t.eager.max_ms), String(t.eager.runs), String(t.kernels.eager), formatBytes(t.bytes.eager)],
+    ["compiled", formatMs(t.compiled.median_ms), formatMs(t.compiled.min_ms), formatMs(t.compiled.max_ms), String(t.compiled.runs), String(t.kernels.compiled), formatBytes(t.bytes.compiled)],
   ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("   "));
   return [
     `${r.fn}(${r.args.map((a) => `${a.name}=${a.type}`).join(", ")}) on ${t.backend === "cpu" ? "CPU" : "WebGPU"}: ${t.device}`,
     ...lines,
-    `speedup: ${t.speedup.toFixed(1)}× compiled vs interpreted · ${r.kernels?.length ?? 0} kernel${r.kernels?.length === 1 ? "" : "s"} from ${r.eqnCount} ops`,
-    `minimum traffic ${fmtBytes(t.bytes.minimum)} · first call (trace + compile + run) ${fmtMs(t.first_call_ms)} · eager and compiled outputs agree within ${t.max_rel_diff.toExponential(1)} (relative)`,
+    `speedup: ${formatSpeedup(t.speedup)} compiled vs interpreted · ${r.kernels?.length ?? 0} kernel${r.kernels?.length === 1 ? "" : "s"} from ${r.eqnCount} ops`,
+    `minimum traffic ${formatBytes(t.bytes.minimum)} · first call (trace + compile + run) ${formatMs(t.first_call_ms)} · eager and compiled outputs agree within ${t.max_rel_diff.toExponential(1)} (relative)`,
   ].join("\n");
 }
 

@@ -25,6 +25,13 @@ export function parsePython(source: string): Tree {
   return parser.parse(source);
 }
 
+/** A node's children, tokens included, in order. */
+export function kids(n: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+  return out;
+}
+
 /** 1-based line number of a 0-based offset. */
 export function lineOf(source: string, offset: number): number {
   let line = 1;

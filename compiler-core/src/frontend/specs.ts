@@ -2,7 +2,7 @@
 // annotations (`x: Float[Array, "512 1024"]`) and a call of the function in the same file with
 // literal shapes (`f(jnp.ones((512, 1024)), 3)`). Pure syntax: nothing is evaluated.
 import type { SyntaxNode, Tree } from "@lezer/common";
-import type { FunctionInfo } from "./functions";
+import { kids, type FunctionInfo } from "./functions";
 
 export interface InferredSpec {
   spec: string;
@@ -14,11 +14,6 @@ const JAXTYPING: Record<string, string> = {
   Float: "f32", Float32: "f32", Float64: "f64", Int: "i32", Int32: "i32", Integer: "i32", Bool: "bool", Shaped: "f32", Real: "f32", Num: "f32",
 };
 
-const kids = (n: SyntaxNode): SyntaxNode[] => {
-  const out: SyntaxNode[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
-  return out;
-};
 
 interface Param { name: string; annotation?: SyntaxNode; hasDefault: boolean; kind: "normal" | "star" }
 

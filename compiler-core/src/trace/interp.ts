@@ -4,6 +4,7 @@
 // jaxpr with the span of the expression that made it.
 import type { SyntaxNode } from "@lezer/common";
 import { closest, JitError, SourceFile } from "../frontend/source";
+import { kids } from "../frontend/functions";
 import type { Span } from "../report";
 import { JaxprBuilder } from "./builder";
 import { Numpy } from "./jnp";
@@ -21,12 +22,6 @@ type Signal = undefined | { k: "return"; value: PyValue } | { k: "break" } | { k
 const TIME_LIMIT_MS = 2000;
 const MAX_DEPTH = 150;
 
-/** Children of a node that are not punctuation tokens. */
-function kids(n: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
-  return out;
-}
 
 const PUNCT = new Set(["(", ")", "[", "]", "{", "}", ",", ":", ";", "."]);
 

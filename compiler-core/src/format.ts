@@ -1,6 +1,6 @@
 // How a Report's numbers are written for people: the CodeLens titles and the viewer's labels.
 // Pure functions (no `vscode`, no DOM) so that both sides share them and unit tests run in Node.
-import type { ErrorInfo, Report, Timings } from "../../compiler-core/src/report";
+import type { ErrorInfo, Report, Timings } from "./report";
 
 export const LENS_IDLE = "⚡ Trace & Compile";
 export const LENS_RUNNING = "$(sync~spin) Tracing & compiling…";
