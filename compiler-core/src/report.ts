@@ -63,6 +63,10 @@ export interface KernelInfo {
   spans: Span[];
   /** Why the kernel ends where it ends. */
   reason: string;
+  /** Measured time of one launch of this kernel (median over profiled calls), when profiled. */
+  timeMs?: number;
+  /** Index of the fusion group's colour (same for the editor's bands and the viewer); kernels of one call differ. */
+  color?: number;
 }
 
 export interface TimingStat {
@@ -98,6 +102,10 @@ export interface LineInfo {
   type: string;
   /** Index of the compiled kernel most of the line's equations went into, or -1. */
   kernel: number;
+  /** Every compiled kernel this line's equations went into (first: \`kernel\`). */
+  kernels?: number[];
+  /** Measured eager (interpreted) time of this line's equations per call, when profiled. */
+  eagerMs?: number;
 }
 
 export interface Report {

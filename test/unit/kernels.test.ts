@@ -452,7 +452,7 @@ describe("elementwise additions", () => {
 });
 
 describe("fusion boundaries", () => {
-  test("elementwise producers are not fused into a reduction; the reason says why", () => {
+  test("a softmax is one row kernel: the producer fused into the reduction, the division after it; the reason says so", () => {
     const b = new B();
     const x = b.input([4, 8]);
     const e = b.op("exp", [x]);
@@ -461,10 +461,10 @@ describe("fusion boundaries", () => {
     const d = b.op("div", [e, bc]);
     const jaxpr = b.build([d]);
     const fused = compileFused(jaxpr);
-    assert.deepEqual(fused.kernels.map((k) => [k.kind, k.eqns]), [["elementwise", [0]], ["reduction", [1]], ["elementwise", [2, 3]]]);
-    assert.match(fused.kernels[0].reason, /consumer kernel_1 is a reduction kernel \(reduce_sum\); producers are not fused into it yet/);
-    assert.match(fused.kernels[1].reason, /reduction \(reduce_sum\): not fused yet \(input fusion comes with the fusion pass\)/);
-    assert.equal(fused.kernels[1].flops, 32, "one flop per input element");
+    assert.deepEqual(fused.kernels.map((k) => [k.kind, k.eqns]), [["rowwise", [0, 1, 2, 3]]]);
+    assert.match(fused.kernels[0].reason, /row kernel: 1 reduction over axes \(1\) of f32\[4,8\] with 3 fused elementwise ops; function output/);
+    assert.equal(fused.kernels[0].flops, 96, "exp, sum and div: one flop per element each");
+    assert.equal(fused.kernels[0].bytesRead + fused.kernels[0].bytesWritten, 2 * 4 * 32, "the input read once, the output written once");
     const [o] = runBoth(jaxpr, [fillRandom(x.aval, 3)]);
     for (let r = 0; r < 4; r++) {
       const row = list(o).slice(r * 8, r * 8 + 8);

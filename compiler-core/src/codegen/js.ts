@@ -49,7 +49,7 @@ export function jsIdent(name: string): string {
   return "v_" + name.replace(/[^A-Za-z0-9]/g, "_");
 }
 
-const HELPERS: Record<string, string> = {
+export const HELPERS: Record<string, string> = {
   jlRoundEven: `function jlRoundEven(x) {
   // Nearest integer, ties to even (jnp.round).
   const r = Math.round(x);
@@ -192,6 +192,30 @@ interface Read {
   value: string;
   /** Element stride of the buffer per loop dimension (before merging). */
   strides: number[];
+  /** Element offset of loop index 0 (slices start there, reversed dims at their end). */
+  offset: number;
+}
+
+/**
+ * One dimension of a value seen from the loop: its index is `b + a * i_d` for loop dimension
+ * `d` (d = -1: the constant `b`). Slices scale and shift, rev negates, transposes permute,
+ * broadcasts drop dimensions; a size-1 dimension is always index 0.
+ */
+interface Ent { d: number; a: number; b: number }
+type AView = Ent[];
+const entKey = (e: Ent) => (e.d < 0 ? `${e.b}` : `${e.a}i${e.d}+${e.b}`);
+const viewKeyOf = (v: AView) => v.map(entKey).join(",");
+const CONST0: Ent = { d: -1, a: 0, b: 0 };
+
+/** Data movement the loop codegen computes by indexing (affine views, ranges, counters). */
+export const INDEX_PRIMS = new Set(["slice", "rev", "transpose", "iota", "concatenate", "pad"]);
+
+/** Whether the loop codegen can compute data-movement equation `e` by indexing. */
+export function isIndexLoopOp(e: Eqn): boolean {
+  if (!INDEX_PRIMS.has(e.prim)) return false;
+  if (e.prim === "concatenate") return e.inputs.length <= 4;
+  if (e.prim === "pad") return (e.params as { padding_config: [number, number, number][] }).padding_config.every(([, , k]) => k === 0);
+  return true;
 }
 
 interface Stmt {
@@ -255,39 +279,100 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
     return name;
   };
 
-  const readOf = (v: Var, view: View): string => {
-    const key = `${v.id}:${view.join(",")}`;
+  const readOf = (v: Var, view: AView): string => {
+    const key = `${v.id}:${viewKeyOf(view)}`;
     const hit = readByKey.get(key);
     if (hit) return hit.value;
     const strides = new Array<number>(R).fill(0);
     const rs = rowStrides(v.aval.shape);
-    view.forEach((d, i) => { if (d >= 0) strides[d] += rs[i]; });
+    let offset = 0;
+    view.forEach((e, i) => { offset += rs[i] * e.b; if (e.d >= 0) strides[e.d] += rs[i] * e.a; });
     const stem = jsIdent(spec.name(v));
     const value = uniqueName(stem);
-    const read: Read = { param: `in_${stem}`, value, strides };
+    const read: Read = { param: `in_${stem}`, value, strides, offset };
     reads.push(read);
     readByKey.set(key, read);
     known.add(value);
     stmts.push({ name: value, expr: "", deps: [] });
     return value;
   };
-
-  const identity = (v: Var): View => v.aval.shape.map((d, i) => (d === 1 ? -1 : i));
-  const keyOf = (v: Var, view: View): string => `${v.id}:${view.join(",")}`;
-  const operandViews = (e: Eqn, view: View): View[] => {
-    if (e.prim !== "broadcast_in_dim") return e.inputs.map((x) => operandView(x, e.outputs[0], view));
-    const dims = (e.params as { broadcast_dimensions: number[] }).broadcast_dimensions;
-    return [e.inputs[0].aval.shape.map((d, i) => (d === 1 ? -1 : view[dims[i]]))];
+  // Loop counters some values need (iota, the ranges of concatenate and pad): statements whose
+  // text is known once the loop dims are merged (those dims are never merged).
+  const counterDims = new Set<number>();
+  const counterStmt = new Map<number, Stmt>();
+  const counterOf = (d: number): string => {
+    let st = counterStmt.get(d);
+    if (!st) {
+      st = { name: uniqueName(`idx${d}`), expr: "", deps: [] };
+      counterStmt.set(d, st);
+      counterDims.add(d);
+      stmts.push(st);
+      known.add(st.name);
+    }
+    return st.name;
+  };
+  const fix = (shape: readonly number[], view: AView): AView => view.map((e, i) => (shape[i] === 1 ? CONST0 : e));
+  const identity = (v: Var): AView => v.aval.shape.map((d, i) => (d === 1 ? CONST0 : { d: i, a: 1, b: 0 }));
+  const keyOf = (v: Var, view: AView): string => `${v.id}:${viewKeyOf(view)}`;
+  const shifted = (e: Ent, by: number): Ent => ({ d: e.d, a: e.a, b: e.b + by });
+  const operandViews = (e: Eqn, view: AView): AView[] => {
+    const x0 = e.inputs[0];
+    switch (e.prim) {
+      case "broadcast_in_dim": {
+        const dims = (e.params as { broadcast_dimensions: number[] }).broadcast_dimensions;
+        return [fix(x0.aval.shape, dims.map((d) => view[d]))];
+      }
+      case "slice": {
+        const p = e.params as { start_indices: number[]; strides: number[] | null };
+        return [fix(x0.aval.shape, view.map((en, k) => {
+          const st = p.strides ? p.strides[k] : 1;
+          return { d: en.d, a: en.a * st, b: en.b * st + p.start_indices[k] };
+        }))];
+      }
+      case "rev": {
+        const dims = (e.params as { dimensions: number[] }).dimensions;
+        return [fix(x0.aval.shape, view.map((en, k) => (dims.includes(k) ? { d: en.d, a: -en.a, b: x0.aval.shape[k] - 1 - en.b } : en)))];
+      }
+      case "transpose": {
+        const perm = (e.params as { permutation: number[] }).permutation;
+        const inView = new Array<Ent>(perm.length);
+        perm.forEach((src, j) => { inView[src] = view[j]; });
+        return [fix(x0.aval.shape, inView)];
+      }
+      case "concatenate": {
+        const dim = (e.params as { dimension: number }).dimension;
+        let start = 0;
+        return e.inputs.map((x) => {
+          const v = fix(x.aval.shape, view.map((en, k) => (k === dim ? shifted(en, -start) : en)));
+          start += x.aval.shape[dim];
+          return v;
+        });
+      }
+      case "pad": {
+        const cfg = (e.params as { padding_config: [number, number, number][] }).padding_config;
+        return [fix(x0.aval.shape, view.map((en, k) => shifted(en, -cfg[k][0]))), []];
+      }
+      case "iota":
+        return [];
+      default:
+        return e.inputs.map((x) => {
+          if (x.aval.shape.length === 0) return [];
+          if (x.aval.shape.length !== view.length) {
+            throw new Error(`operand of rank ${x.aval.shape.length} for an output of rank ${view.length}: not elementwise-broadcastable`);
+          }
+          return fix(x.aval.shape, view);
+        });
+    }
   };
 
   // Backwards from the outputs: the views in which each value of the kernel is needed.
-  const wanted = new Map<number, Map<string, View>>();
-  const want = (a: Atom, view: View) => {
+  const wanted = new Map<number, Map<string, AView>>();
+  const want = (a: Atom, view: AView) => {
     if (a.kind !== "var" || inputIds.has(a.id)) return;
     if (!producer.has(a.id)) throw new Error(`kernel ${spec.fnName}: var ${spec.name(a)} is neither produced nor an input`);
     let views = wanted.get(a.id);
     if (!views) wanted.set(a.id, (views = new Map()));
-    views.set(view.join(","), view);
+    views.set(viewKeyOf(view), view);
   };
   for (const v of spec.outputs) {
     if (v.aval.shape.length !== R || v.aval.shape.some((d, i) => d !== spec.loopShape[i])) {
@@ -303,30 +388,73 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
   }
 
   // Forwards, in program order: one statement per (value, view).
-  const valueOf = (a: Atom, view: View): string => {
+  const valueOf = (a: Atom, view: AView): string => {
     if (a.kind === "lit") return literalText(a);
     if (inputIds.has(a.id)) return readOf(a, view);
     return memo.get(keyOf(a, view))!;
+  };
+  /** The index along a dimension seen through `en`, as an expression (and the counter it uses). */
+  const indexExpr = (en: Ent): { text: string; dep?: string } => {
+    if (en.d < 0) return { text: String(en.b) };
+    const c = counterOf(en.d);
+    const scaled = en.a === 1 ? c : en.a === -1 ? `-${c}` : `${en.a} * ${c}`;
+    return { text: en.b === 0 ? scaled : `${scaled} + ${en.b}`.replace("+ -", "- "), dep: c };
   };
   for (const e of spec.eqns) {
     const out = e.outputs[0];
     for (const view of wanted.get(out.id)?.values() ?? []) {
       const views = operandViews(e, view);
       const args = e.inputs.map((x, k) => valueOf(x, views[k]));
-      if (e.prim === "broadcast_in_dim") {
+      if (e.prim === "broadcast_in_dim" || e.prim === "slice" || e.prim === "rev" || e.prim === "transpose") {
         memo.set(keyOf(out, view), args[0]);
         continue;
       }
       const name = uniqueName(jsIdent(spec.name(out)));
       const deps = args.filter((s) => known.has(s));
-      const aux = (expr: string): string => {
-        const t = uniqueName(`${name}_t`);
-        stmts.push({ name: t, expr, deps: [...deps] });
-        known.add(t);
-        deps.push(t);
-        return t;
-      };
-      const expr = opExpr(e, args, fround, aux, (h) => helpers.add(h));
+      let expr: string;
+      if (e.prim === "iota") {
+        const p = e.params as { dimension: number };
+        const ix = indexExpr(view[p.dimension]);
+        if (ix.dep) deps.push(ix.dep);
+        expr = out.aval.dtype === "bool" ? `${ix.text} !== 0 ? 1 : 0` : ix.text;
+      } else if (e.prim === "concatenate") {
+        const dim = (e.params as { dimension: number }).dimension;
+        const en = view[dim];
+        const ix = indexExpr(en);
+        let start = 0;
+        const ends = e.inputs.map((x) => (start += x.aval.shape[dim]));
+        if (!ix.dep) {
+          // A constant index: the operand is known here.
+          const k = Math.max(0, ends.findIndex((end) => en.b < end));
+          expr = args[k];
+        } else {
+          deps.push(ix.dep);
+          expr = args[args.length - 1];
+          for (let k = args.length - 2; k >= 0; k--) expr = `${ix.text} < ${ends[k]} ? ${args[k]} : ${expr}`;
+        }
+      } else if (e.prim === "pad") {
+        const cfg = (e.params as { padding_config: [number, number, number][] }).padding_config;
+        const conds: string[] = [];
+        view.forEach((en, k) => {
+          const [lo, hi] = cfg[k];
+          if (lo <= 0 && hi <= 0) return; // no padding on this side: every index is in range
+          const ix = indexExpr(en);
+          if (ix.dep) deps.push(ix.dep);
+          const n = e.inputs[0].aval.shape[k];
+          if (lo > 0) conds.push(`${ix.text} >= ${lo}`);
+          if (hi > 0) conds.push(`${ix.text} < ${lo + n}`);
+        });
+        expr = conds.length ? `${conds.join(" && ")} ? ${args[0]} : ${args[1]}` : args[0];
+      } else {
+        const aux = (x: string): string => {
+          const t = uniqueName(`${name}_t`);
+          stmts.push({ name: t, expr: x, deps: [...deps] });
+          known.add(t);
+          deps.push(t);
+          return t;
+        };
+        expr = opExpr(e, args, fround, aux, (h) => helpers.add(h));
+      }
       stmts.push({ name, expr, deps, comment: e.prim });
       known.add(name);
       memo.set(keyOf(out, view), name);
@@ -336,21 +464,32 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
 
   // Merge loop dimensions: drop size-1 dims, then join neighbours whose strides line up.
   const total = spec.loopShape.reduce((p, d) => p * d, 1);
-  const dims: { size: number; strides: number[] }[] = [];
+  const dims: { size: number; strides: number[]; counter?: boolean }[] = [];
+  const levelOfDim = new Map<number, number>(); // counter dim -> position in dims (reversed below)
   for (let d = R - 1; d >= 0; d--) {
     const size = spec.loopShape[d];
     if (size === 1) continue;
     const st = reads.map((r) => r.strides[d]);
     const cur = dims[dims.length - 1];
-    if (cur && st.every((s, k) => s === cur.strides[k] * cur.size)) cur.size *= size;
-    else dims.push({ size, strides: st });
+    if (cur && !counterDims.has(d) && !cur.counter && st.every((s, k) => s === cur.strides[k] * cur.size)) cur.size *= size;
+    else dims.push({ size, strides: st, counter: counterDims.has(d) });
+    if (counterDims.has(d)) levelOfDim.set(d, dims.length - 1);
   }
   dims.reverse();
   const L = dims.length;
   const inner = L - 1;
+  const levelOfCounter = new Map<string, number>();
+  for (const [d, st] of counterStmt) {
+    const pos = levelOfDim.get(d);
+    // A dropped size-1 dim's index is 0.
+    if (pos === undefined) { st.expr = "0"; continue; }
+    const lev = L - 1 - pos;
+    st.expr = `i${lev}`;
+    levelOfCounter.set(st.name, lev);
+  }
 
   // Per read: the deepest loop level it varies in (-1: loop-invariant), and how it is indexed.
-  const level = new Map<string, number>();
+  const level = new Map<string, number>(levelOfCounter);
   const contiguous = (k: number): boolean => {
     let expect = 1;
     for (let d = L - 1; d >= 0; d--) { if (dims[d].strides[k] !== expect) return false; expect *= dims[d].size; }
@@ -359,20 +498,21 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
   const flat = L <= 1 ? (L === 1 ? "i0" : "0") : "flat_i";
   const readIndex: string[] = [];
   const pointers: { name: string; level: number; init: string; step: number }[] = [];
+  const plus = (x: string, off: number): string => (off === 0 ? x : off > 0 ? `${x} + ${off}` : `${x} - ${-off}`);
   reads.forEach((r, k) => {
     let deepest = -1;
     for (let d = 0; d < L; d++) if (dims[d].strides[k] !== 0) deepest = d;
     level.set(r.value, deepest);
-    if (deepest < 0) { readIndex.push("0"); return; }
-    if (contiguous(k)) { readIndex.push(flat); return; }
+    if (deepest < 0) { readIndex.push(String(r.offset)); return; }
+    if (contiguous(k)) { readIndex.push(plus(flat, r.offset)); return; }
     const varying = dims.map((_, d) => d).filter((d) => dims[d].strides[k] !== 0);
     if (varying.length === 1) {
       // Varies along one loop level only: index by that level's counter.
       const st = dims[deepest].strides[k];
-      readIndex.push(st === 1 ? `i${deepest}` : `i${deepest} * ${st}`);
+      readIndex.push(plus(st === 1 ? `i${deepest}` : st === -1 ? `-i${deepest}` : `i${deepest} * ${st}`, r.offset));
       return;
     }
-    let prev = "0";
+    let prev = String(r.offset);
     for (let d = 0; d <= deepest; d++) {
       const step = dims[d].strides[k];
       if (step === 0) continue;
@@ -418,7 +558,7 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
         for (const o of outs) emit(depth + 1, `${o.param}[${flat}] = ${o.value};`);
         if (L >= 2) emit(depth + 1, "flat_i++;");
       }
-      for (const p of pointers) if (p.level === d) emit(depth + 1, `${p.name} += ${p.step};`);
+      for (const p of pointers) if (p.level === d) emit(depth + 1, p.step >= 0 ? `${p.name} += ${p.step};` : `${p.name} -= ${-p.step};`);
       emit(depth, "}");
     };
     if (L === 0) for (const o of outs) emit(1, `${o.param}[0] = ${o.value};`);
@@ -430,7 +570,7 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
 }
 
 /** How operand `x` of an elementwise equation with output `out` is indexed, given `out`'s view. */
-function operandView(x: Atom, out: Var, view: View): View {
+export function operandView(x: Atom, out: Var, view: View): View {
   const shape = x.aval.shape;
   if (shape.length === 0) return [];
   if (shape.length !== out.aval.shape.length) {
@@ -440,7 +580,7 @@ function operandView(x: Atom, out: Var, view: View): View {
 }
 
 /** The JS expression of one equation, given its operands' value names. */
-function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => string, helper: (h: string) => void): string {
+export function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: string) => string, helper: (h: string) => void): string {
   const out = e.outputs[0].aval.dtype;
   const dt = e.inputs[0].aval.dtype;
   const [a, b] = args;

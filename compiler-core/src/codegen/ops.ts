@@ -32,6 +32,20 @@ export interface OpKernelSpec {
   outputs: readonly Var[];
   /** Identifier stem for a var (e.g. its jaxpr name). */
   name: (v: Var) => string;
+  /** dot_general only: a function applied to each output row instead of storing it (a fused epilogue). */
+  epilogue?: DotEpilogue;
+}
+
+/** A matmul's fused epilogue: module-level code and the call that consumes one accumulated output row. */
+export interface DotEpilogue {
+  /** Module-level code (the row function and what it needs). */
+  code: string;
+  /** The kernel's parameters, in order (the epilogue's inputs, which include the dot's operands, then its outputs). */
+  params: string[];
+  /** The parameter name of an input var. */
+  paramOf: (v: Var) => string | undefined;
+  /** A statement that hands row `row` (flat index over the output's leading dims) in float64 array `acc` to the epilogue. */
+  call: (row: string, acc: string) => string;
 }
 
 /** Reshape and squeeze keep the row-major order of the data: the output can share the input's buffer. */
@@ -171,13 +185,13 @@ function constText(v: number, dt: DType): string {
 }
 
 /** Reduction monoids: the init value and combine(acc, v) per primitive and dtype kind. */
-interface Monoid {
+export interface Monoid {
   init: string;
   /** Combine accumulator `a` with element `v` (both plain identifiers). */
   op: (a: string, v: string) => string;
 }
 
-function monoid(prim: Prim, dt: DType): Monoid {
+export function monoid(prim: Prim, dt: DType): Monoid {
   const k = kindOf(dt);
   const or: Monoid = { init: "0", op: (a, v) => `${a} | ${v}` };
   const and: Monoid = { init: k === "int" ? "-1" : "1", op: (a, v) => `${a} & ${v}` };
@@ -217,16 +231,25 @@ export function generateOpKernel(spec: OpKernelSpec, _options: JsCodegenOptions 
   const prelude: string[] = [];
   const params: string[] = [];
   const paramOf = new Map<number, string>();
-  for (const v of spec.inputs) {
-    const nm = c.fresh(`in_${jsIdent(spec.name(v))}`);
-    paramOf.set(v.id, nm);
-    params.push(nm);
-  }
   const outOf = new Map<number, string>();
-  for (const v of spec.outputs) {
-    const nm = c.fresh(`out_${jsIdent(spec.name(v))}`);
-    outOf.set(v.id, nm);
-    params.push(nm);
+  if (spec.epilogue) {
+    for (const v of spec.inputs) {
+      const nm = spec.epilogue.paramOf(v);
+      if (nm) { paramOf.set(v.id, nm); c.fresh(nm); }
+    }
+    params.push(...spec.epilogue.params);
+    for (const p of spec.epilogue.params) c.fresh(p);
+  } else {
+    for (const v of spec.inputs) {
+      const nm = c.fresh(`in_${jsIdent(spec.name(v))}`);
+      paramOf.set(v.id, nm);
+      params.push(nm);
+    }
+    for (const v of spec.outputs) {
+      const nm = c.fresh(`out_${jsIdent(spec.name(v))}`);
+      outOf.set(v.id, nm);
+      params.push(nm);
+    }
   }
   const litBufs = new Map<number, string>();
   /** The buffer of operand k (a literal operand becomes a one-element array). */
@@ -257,10 +280,13 @@ export function generateOpKernel(spec: OpKernelSpec, _options: JsCodegenOptions 
     return o;
   };
 
-  genOp(c, e, buf, scalar, out, out0);
+  if (spec.epilogue) {
+    if (e.prim !== "dot_general") throw new Error(`kernel ${spec.fnName}: only a matmul takes an epilogue`);
+    genDot(c, e, buf, "", spec.epilogue);
+  } else genOp(c, e, buf, scalar, out, out0);
 
   const lines = [`function ${spec.fnName}(${params.join(", ")}) {`, ...prelude.map((l) => `  ${l}`), ...c.lines, "}"];
-  const code = [...[...c.helpers].sort().map((h) => OP_HELPERS[h]), lines.join("\n")].join("\n\n");
+  const code = [...[...c.helpers].sort().map((h) => OP_HELPERS[h]), ...(spec.epilogue ? [spec.epilogue.code] : []), lines.join("\n")].join("\n\n");
   return { fnName: spec.fnName, code };
 }
 
@@ -623,7 +649,7 @@ function convertExpr(v: string, from: DType, to: DType, c: Code): string {
   return `jlToI32(${v})`;
 }
 
-function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string): void {
+function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string, epilogue?: DotEpilogue): void {
   const { dimension_numbers } = e.params as Get<"dot_general">;
   const [[ca, cb], [ba, bb]] = dimension_numbers;
   const [lhs, rhs] = e.inputs;
@@ -636,7 +662,8 @@ function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string): void 
   const K = prod(ca.map((d) => as[d]));
   const N = prod(freeB.map((d) => bs[d]));
   if (Bt * M * N === 0) return;
-  if (K === 0) { c.emit(`${dst}.fill(0);`); return; }
+  if (K === 0 && !epilogue) { c.emit(`${dst}.fill(0);`); return; }
+  if (epilogue && (N === 1 || kindOf(dt) !== "float")) throw new Error("a matmul epilogue needs float rows longer than one");
   // Operands in canonical layout: lhs [batch, M, K], rhs [batch, K, N], in the output dtype.
   // An operand already laid out so (the common case) is used in place.
   const canonical = (k: number, shape: readonly number[], perm: number[], name: string): string => {
@@ -705,7 +732,10 @@ function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string): void 
     for (const r of rowsOf(R)) c.emit(kind === "bool" ? `acc${r}[j] |= ${ar(r, 0)} & x0;` : `acc${r}[j] += ${mul(ar(r, 0), "x0")};`);
     c.close();
     c.close();
-    for (const r of rowsOf(R)) c.emit(`${dst}.set(acc${r}, ${oRow(r ? `(i + ${r})` : "i")});`);
+    if (epilogue) {
+      const rowIdx = (r: number) => `${batched ? `t * ${M} + ` : ""}${r ? `i + ${r}` : "i"}`;
+      for (const r of rowsOf(R)) c.emit(epilogue.call(rowIdx(r), `acc${r}`));
+    } else for (const r of rowsOf(R)) c.emit(`${dst}.set(acc${r}, ${oRow(r ? `(i + ${r})` : "i")});`);
   };
   c.emit("let i = 0;");
   if (T > 1) {

@@ -20,6 +20,8 @@ import { typeString } from "../ir/types";
 import { isElementwise, isReduction, type Params, type Prim } from "../ir/primitives";
 import { JaxprBuilder } from "../trace/builder";
 import { isBitcast } from "../codegen/ops";
+import { isRowReduction, rowFusible, type RowSpace } from "../codegen/row";
+import { isIndexLoopOp } from "../codegen/js";
 
 export interface KernelPlan {
   /** elementwise | broadcast | reduction | matmul | gather | scatter | copy */
@@ -36,6 +38,10 @@ export interface KernelPlan {
   reason: string;
   /** A reshape/squeeze whose output is its input's buffer: nothing runs, no bytes move. */
   view?: boolean;
+  /** Reduction and row-wise kernels: the row space (shape and reduced axes) the kernel loops over. */
+  row?: RowSpace;
+  /** Matmul kernels: the index (into eqns) of the dot_general; the other eqns are its epilogue over its output. */
+  dot?: number;
 }
 
 export interface FusionPlan {
@@ -47,7 +53,12 @@ export interface FusionPlan {
 
 /** Whether the loop codegen computes this equation (one output element from the same element of each input). */
 export function isLoopOp(e: Eqn): boolean {
-  return isElementwise(e.prim) || e.prim === "broadcast_in_dim";
+  return isElementwise(e.prim) || e.prim === "broadcast_in_dim" || isIndexLoopOp(e);
+}
+
+/** Loop ops that compute nothing: they only say where a value is read from. */
+export function isDataMovement(e: Eqn): boolean {
+  return e.prim === "broadcast_in_dim" || isIndexLoopOp(e);
 }
 
 /** The kind of kernel an equation that is not a loop op runs as. */
@@ -132,6 +143,10 @@ interface Group {
   loop: boolean;
   loopShape: number[];
   alive: boolean;
+  /** A reduction (row) group: its row space. */
+  row?: RowSpace;
+  /** A matmul group: its dot_general equation. */
+  dot?: number;
   /** Ended early by the size limit. */
   cut?: boolean;
 }
@@ -250,7 +265,77 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
     anchors.set(key, list);
   }
 
-  // 3. Cut loop kernels that are too large, in program order, where every value that
+  // 3. Reduction fusion. A reduction starts a row group over its input's shape and reduced
+  // axes; loop groups over that shape (its producers: input fusion; its consumers: the
+  // row-wise epilogue) or over the kept shape, and other reductions of the same row space,
+  // merge into it while the row codegen can index every value and the kernel graph stays
+  // acyclic. A dot_general's loop consumers over its output shape become its epilogue.
+  const names = (v: Var) => `v${v.id}`;
+  const fits = (gi: number, extra: number): boolean => {
+    const grp = groups[gi];
+    const all = [...grp.eqns, ...groups[extra].eqns].sort((a, b) => a - b);
+    const inKernel = new Set(all);
+    const dotEqn = grp.dot;
+    const eq = all.filter((i) => i !== dotEqn).map((i) => eqns[i]);
+    const { inputs, outputs } = kernelBuffers(jaxpr, all, (o) => g.outvars.has(o.id) || liveConsumers(o).some((c) => !inKernel.has(c)));
+    if (dotEqn !== undefined) {
+      const d = eqns[dotEqn].outputs[0];
+      const shape = d.aval.shape;
+      if (shape.length === 0) return false;
+      return rowFusible({
+        fnName: "probe", eqns: eq, inputs: inputs.filter((v) => v.id !== d.id), outputs, name: names,
+        space: { shape, axes: [shape.length - 1] }, external: d,
+      });
+    }
+    return rowFusible({ fnName: "probe", eqns: eq, inputs, outputs, space: grp.row!, name: names });
+  };
+  for (let i = 0; i < eqns.length; i++) {
+    const gi = groupOf[i];
+    if (gi < 0 || !g.live[i]) continue;
+    const e = eqns[i];
+    const axes = isRowReduction(e) ? [...(e.params as { axes: number[] }).axes].sort((a, b) => a - b) : [];
+    // A reduction over no elements but size-1 axes is a copy (its own kernel keeps -0 and NaN as they are).
+    if (isRowReduction(e) && groups[gi].eqns.length === 1 && axes.some((d) => e.inputs[0].aval.shape[d] > 1)) {
+      groups[gi].row = { shape: [...e.inputs[0].aval.shape], axes };
+    }
+    if (e.prim === "dot_general" && groups[gi].eqns.length === 1 && dotEpilogueOk(e)) groups[gi].dot = i;
+  }
+  const neighbours = (gi: number): number[] => {
+    const out = new Set<number>(successors(gi));
+    for (const i of groups[gi].eqns) {
+      for (const x of eqns[i].inputs) {
+        if (x.kind !== "var") continue;
+        const pi = g.producer.get(x.id);
+        if (pi !== undefined && groupOf[pi] !== gi && groupOf[pi] >= 0) out.add(groupOf[pi]);
+      }
+    }
+    return [...out].filter((k) => groups[k].alive);
+  };
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const k of groups.map((_, k) => k)) {
+      const grp = groups[k];
+      if (!grp.alive || (!grp.row && grp.dot === undefined)) continue;
+      for (const n of neighbours(k)) {
+        const other = groups[n];
+        if (!other.alive || n === k) continue;
+        let ok = false;
+        if (grp.row) {
+          ok = (other.loop && !other.cut) || (other.row !== undefined && sameShape(other.row.shape, grp.row.shape) &&
+            sameShape(other.row.axes, grp.row.axes));
+        } else {
+          // Epilogue only: loop consumers of the matmul (producers stay out: they would be recomputed per use).
+          ok = other.loop && successors(k).has(n);
+        }
+        if (!ok || indirectPath(k, n) || indirectPath(n, k) || !fits(k, n)) continue;
+        merge(k, n);
+        grp.loop = false;
+        changed = true;
+      }
+    }
+  }
+
+  // 4. Cut loop kernels that are too large, in program order, where every value that
   // crosses the cut has the loop shape (so it can be written from the loop).
   for (let k = 0, n = groups.length; k < n; k++) {
     const grp = groups[k];
@@ -303,6 +388,45 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
   if (sequence.length !== alive.length) throw new Error("fusion produced a cyclic kernel graph");
   const kernelIndex = new Map(sequence.map((k, idx) => [k, idx]));
 
+  /** Why the value `o` of group `k` is written to memory for the consumer group `x`. */
+  const boundaryReason = (o: Var, k: number, x: number, nOthers: number): string => {
+    const grp = groups[k], other = groups[x];
+    const name = `kernel_${kernelIndex.get(x)}`;
+    const oe = eqns[other.eqns[0]];
+    const uses = liveConsumers(o).filter((c) => groupOf[c] === x).map((c) => eqns[c]);
+    if (!other.loop && isBitcast(oe) && other.eqns.length === 1) return `consumer ${name} is a view (${oe.prim}) of this buffer`;
+    if (uses.some((u) => u.prim === "dot_general")) return `matmul operand: ${name} reads it many times (once per output tile), so it is written once`;
+    if (other.row) {
+      if (grp.row && sameShape(grp.row.shape, other.row.shape) && sameShape(grp.row.axes, other.row.axes)) return `merging with ${name} would form a cycle`;
+      const u = uses[0];
+      if (u && isRowReduction(u) && u.inputs[0].kind === "var" && u.inputs[0].id === o.id && grp.loop && !sameShape(grp.loopShape, other.row.shape)) {
+        return `consumer ${name} reduces another shape: ${typeString({ ...o.aval, shape: other.row.shape })}`;
+      }
+      return `consumer ${name} is a row kernel over another row space (${typeString({ ...o.aval, shape: other.row.shape })}, axes (${other.row.axes.join(",")}))`;
+    }
+    if (!other.loop) {
+      const kind = other.dot !== undefined ? "matmul" : kernelKind(oe.prim);
+      if (uses.some((u) => u.prim === "gather")) return `gather operand: ${name} reads it at data-dependent indices`;
+      return `consumer ${name} is a ${kind} kernel (${oe.prim}); elementwise producers are not fused into it`;
+    }
+    if (grp.row) return `consumer ${name} loops over a shape this row kernel cannot index: ${typeString({ ...o.aval, shape: other.loopShape })}`;
+    if (grp.dot !== undefined) return `consumer ${name} is not elementwise over the matmul's output`;
+    if (!sameShape(other.loopShape, grp.loopShape)) return `consumer ${name} loops over another shape: ${typeString({ ...o.aval, shape: other.loopShape })}`;
+    if (grp.cut) return `size limit: ${name} continues this loop`;
+    return nOthers === 1 ? `merging with ${name} would form a cycle` : `consumer ${name} is one of several`;
+  };
+  /** Whether equation i of a row group depends on one of the group's reductions (a row-wise epilogue). */
+  const afterReduction = (grp: Group): boolean => {
+    const reduced = new Set<number>();
+    for (const i of grp.eqns) {
+      const e = eqns[i];
+      const fromRed = e.inputs.some((x) => x.kind === "var" && reduced.has(x.id));
+      if (isRowReduction(e) || fromRed) for (const o of e.outputs) reduced.add(o.id);
+      if (fromRed && !isRowReduction(e) && e.prim !== "broadcast_in_dim") return true;
+    }
+    return false;
+  };
+
   const kernels = sequence.map((k): KernelPlan => {
     const grp = groups[k];
     const inKernel = new Set(grp.eqns);
@@ -311,8 +435,18 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
     const reasons: string[] = [];
     const first = eqns[grp.eqns[0]];
     const view = !grp.loop && isBitcast(first);
+    const fused = grp.eqns.length;
     if (view) reasons.push(`view: ${first.prim} is a bitcast, the output is the input's buffer (nothing runs)`);
-    else if (!grp.loop) reasons.push(ownKernelReason(first));
+    else if (grp.row) {
+      const reds = grp.eqns.filter((i) => isRowReduction(eqns[i]));
+      const shape = typeString({ ...eqns[reds[0]].inputs[0].aval, shape: grp.row.shape });
+      reasons.push(`row kernel: ${reds.length} reduction${reds.length > 1 ? "s" : ""} over axes (${grp.row.axes.join(",")}) of ${shape}` +
+        (fused > reds.length ? ` with ${fused - reds.length} fused elementwise op${fused - reds.length > 1 ? "s" : ""}` : ""));
+    } else if (grp.dot !== undefined) {
+      reasons.push(fused > 1 ? `matmul with a fused epilogue of ${fused - 1} op${fused > 2 ? "s" : ""} applied to each output row in cache`
+        : "matmul: dot_general (no elementwise consumer over its output to fuse as an epilogue)");
+    } else if (!grp.loop) reasons.push(ownKernelReason(first));
+    else if (fused === 1 && isIndexLoopOp(first)) reasons.push(`data movement (${first.prim}): nothing to fuse it with, a copy of its own`);
     if (grp.cut) reasons.push(`size limit: at most ${maxOps} ops per JavaScript kernel (V8 does not optimize much larger functions)`);
     for (const o of outputs) {
       if (g.outvars.has(o.id)) reasons.push("function output");
@@ -320,29 +454,22 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
       if (others.length > 1) {
         reasons.push(`several consumers: ${others.map((x) => `kernel_${kernelIndex.get(x)}`).join(", ")}`);
       }
-      // A kernel that is not a loop ends where it ends because of what it is (said above).
-      for (const x of grp.loop ? others : []) {
-        const other = groups[x];
-        const name = `kernel_${kernelIndex.get(x)}`;
-        const oe = eqns[other.eqns[0]];
-        if (!other.loop) {
-          reasons.push(isBitcast(oe) ? `consumer ${name} is a view (${oe.prim}) of this buffer`
-            : `consumer ${name} is a ${kernelKind(oe.prim)} kernel (${oe.prim}); producers are not fused into it yet`);
-        } else if (!sameShape(other.loopShape, grp.loopShape)) {
-          reasons.push(`consumer ${name} loops over another shape: ${typeString({ ...o.aval, shape: other.loopShape })}`);
-        } else if (others.length === 1 && !grp.cut) reasons.push(`merging with ${name} would form a cycle`);
-      }
+      for (const x of others) reasons.push(boundaryReason(o, k, x, others.length));
     }
-    const loopOps = grp.eqns.filter((i) => eqns[i].prim !== "broadcast_in_dim").length;
+    const loopOps = grp.eqns.filter((i) => !isDataMovement(eqns[i])).length;
+    const onlyBroadcast = grp.eqns.every((i) => eqns[i].prim === "broadcast_in_dim");
+    const rowKind = grp.row ? (afterReduction(grp) ? "rowwise" : "reduction") : undefined;
     const plan: KernelPlan = {
-      kind: !grp.loop ? kernelKind(first.prim) : loopOps > 0 ? "elementwise" : "broadcast",
+      kind: rowKind ?? (grp.dot !== undefined ? "matmul" : !grp.loop ? kernelKind(first.prim) : loopOps > 0 ? "elementwise" : onlyBroadcast ? "broadcast" : "copy"),
       eqns: grp.eqns,
       inputs,
       outputs,
-      loopShape: grp.loopShape,
+      loopShape: grp.row ? [...grp.row.shape] : grp.dot !== undefined ? [...eqns[grp.dot].outputs[0].aval.shape] : grp.loopShape,
       reason: [...new Set(reasons)].join("; "),
     };
     if (view) plan.view = true;
+    if (grp.row) plan.row = grp.row;
+    if (grp.dot !== undefined && grp.eqns.length > 1) plan.dot = grp.dot;
     return plan;
   });
   const dead = eqns.map((_, i) => i).filter((i) => !g.live[i]);
@@ -354,7 +481,7 @@ export function planEager(jaxpr: Jaxpr): FusionPlan {
   const kernels = jaxpr.eqns.map((e, i): KernelPlan => {
     const { inputs, outputs } = kernelBuffers(jaxpr, [i], () => true);
     return {
-      kind: isLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : "elementwise") : kernelKind(e.prim),
+      kind: isLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : isDataMovement(e) ? "copy" : "elementwise") : kernelKind(e.prim),
       eqns: [i],
       inputs,
       outputs,
@@ -381,4 +508,15 @@ function kernelBuffers(jaxpr: Jaxpr, idx: number[], written: (o: Var) => boolean
     for (const o of e.outputs) if (written(o)) outputs.push(o);
   }
   return { inputs, outputs };
+}
+
+/** A dot_general whose output rows the matmul kernel can hand to an epilogue: float, one free rhs dim (the output's last). */
+function dotEpilogueOk(e: Eqn): boolean {
+  const dt = e.outputs[0].aval.dtype;
+  if (dt !== "f32" && dt !== "f64") return false;
+  const [[, cb], [, bb]] = (e.params as Params["dot_general"]).dimension_numbers;
+  const bs = e.inputs[1].aval.shape;
+  const freeB = bs.map((_, i) => i).filter((i) => !cb.includes(i) && !bb.includes(i));
+  const out = e.outputs[0].aval.shape;
+  return freeB.length === 1 && out.length > 0 && out[out.length - 1] > 1;
 }

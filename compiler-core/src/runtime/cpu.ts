@@ -24,9 +24,10 @@
 import type { KernelInfo, Span, BufferInfo } from "../report";
 import type { ArrayValue, Atom, Eqn, Jaxpr, Literal, Var } from "../ir/types";
 import { itemBytes, newBuffer, size, typeString } from "../ir/types";
-import { generateLoopKernel, literalValue, type JsCodegenOptions } from "../codegen/js";
+import { generateLoopKernel, isIndexLoopOp, literalValue, type JsCodegenOptions } from "../codegen/js";
 import { generateOpKernel } from "../codegen/ops";
-import { inlineCalls, isLoopOp, kernelKind, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
+import { generateDotEpilogue, generateRowKernel } from "../codegen/row";
+import { inlineCalls, isDataMovement, isLoopOp, kernelKind, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
 import { isHigherOrder, type Params } from "../ir/primitives";
 import { printedNames, varName } from "../ir/print";
 import { JitError } from "../frontend/source";
@@ -228,9 +229,23 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
       kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
       return { fn: null, inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [] };
     }
-    const gen = isLoopOp(first)
-      ? generateLoopKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf }, options)
-      : generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
+    let gen: { fnName: string; code: string };
+    if (k.row) {
+      gen = generateRowKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, space: k.row, name: nameOf }, options);
+    } else if (k.dot !== undefined) {
+      const dot = jaxpr.eqns[k.dot];
+      const d = dot.outputs[0];
+      const shape = d.aval.shape;
+      const epilogue = generateDotEpilogue({
+        fnName, eqns: eqns.filter((x) => x !== dot), inputs: k.inputs, outputs: k.outputs, name: nameOf,
+        space: { shape, axes: [shape.length - 1] }, external: d,
+      }, options);
+      gen = generateOpKernel({ fnName, eqn: dot, inputs: k.inputs, outputs: k.outputs, name: nameOf, epilogue }, options);
+    } else if (isLoopOp(first) && !(eqns.length === 1 && isIndexLoopOp(first))) {
+      gen = generateLoopKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: nameOf }, options);
+    } else {
+      gen = generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
+    }
     const source = `${header(shownName, k, eqns, names)}\n${gen.code}\n`;
     kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
     return {
@@ -536,7 +551,7 @@ function kernelInfo(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) =>
  * and scatter-mul; zero for data movement (broadcast, reshape, gather, scatter, ...).
  */
 export function eqnFlops(e: Eqn): number {
-  if (isLoopOp(e)) return e.prim === "broadcast_in_dim" ? 0 : e.outputs.reduce((t, o) => t + size(o.aval.shape), 0);
+  if (isLoopOp(e)) return isDataMovement(e) ? 0 : e.outputs.reduce((t, o) => t + size(o.aval.shape), 0);
   switch (e.prim) {
     case "reduce_sum": case "reduce_max": case "reduce_min": case "reduce_prod": case "reduce_and": case "reduce_or":
     case "argmax": case "argmin": case "cumsum": case "cumprod": case "cummax": case "cummin":
