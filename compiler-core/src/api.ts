@@ -122,7 +122,9 @@ function lineInfo(trace: TraceResult, kernelOf: Map<number, number>): LineInfo[]
       const k = kernelOf.get(e);
       if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
     }
-    li.kernel = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? -1;
+    const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k);
+    li.kernel = ranked[0] ?? -1;
+    if (ranked.length) li.kernels = ranked;
   }
   return [...byLine.values()].sort((a, b) => a.line - b.line);
 }
@@ -154,6 +156,7 @@ export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Tim
   };
   const eager = measure(() => p.eager.run(inputs), opts);
   const compiled = measure(() => p.compiled.run(inputs), opts);
+  profileInto(p, inputs, eager.median_ms, compiled.median_ms);
   const traffic = (x: Executable) => x.kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
   return {
     backend: "cpu",
@@ -171,6 +174,27 @@ export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Tim
 function checkBackend(params: AnalyzeParams): void {
   if (params.backend === "webgpu") {
     throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto");
+  }
+}
+
+/**
+ * Per-kernel times for the viewer and per-line eager costs for the editor: a few extra runs of
+ * each executable with a clock around every kernel (about 100 ms each at most).
+ */
+function profileInto(p: Prepared, inputs: ArrayValue[], eagerMs: number, compiledMs: number): void {
+  const runs = (ms: number) => Math.max(1, Math.min(15, Math.floor(100 / Math.max(ms, 1e-3))));
+  const compiled = p.compiled.profile(inputs, runs(compiledMs));
+  p.compiled.kernels.forEach((k, i) => { if (compiled[i] !== undefined) k.timeMs = compiled[i]; });
+  const eager = p.eager.profile(inputs, runs(eagerMs));
+  const eqnMs = new Map<number, number>();
+  p.eager.kernels.forEach((k, i) => {
+    const t = eager[i];
+    if (t !== undefined && k.eqns.length) eqnMs.set(k.eqns[0], (eqnMs.get(k.eqns[0]) ?? 0) + t);
+  });
+  for (const li of p.report.lines ?? []) {
+    let total = 0, any = false;
+    for (const e of li.eqns) { const t = eqnMs.get(e); if (t !== undefined) { total += t; any = true; } }
+    if (any) li.eagerMs = total;
   }
 }
 

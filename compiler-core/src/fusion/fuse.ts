@@ -76,11 +76,11 @@ export function kernelKind(prim: Prim): "reduction" | "matmul" | "gather" | "sca
 /** Why a non-loop equation is a kernel of its own (compiled mode). */
 function ownKernelReason(e: Eqn): string {
   switch (kernelKind(e.prim)) {
-    case "reduction": return `reduction (${e.prim}): not fused yet (input fusion comes with the fusion pass)`;
-    case "matmul": return "matmul: dot_general runs as its own kernel (prologue/epilogue fusion comes with the fusion pass)";
-    case "gather": return "gather: indexed reads run as their own kernel, producers are not fused into it yet";
+    case "reduction": return `reduction (${e.prim}): runs as its own kernel (row kernels fuse sum, max, min, prod, and, or; not argmax or the cumulative scans)`;
+    case "matmul": return "matmul: dot_general runs as its own kernel (epilogues are fused for float outputs with one free rhs dimension)";
+    case "gather": return "gather: reads at data-dependent indices; producers are not fused into it (they would be recomputed for every gathered element)";
     case "scatter": return `scatter (${e.prim}): copies the operand, then writes the updates at their indices`;
-    case "copy": return `data movement (${e.prim}): not fused yet`;
+    case "copy": return `data movement (${e.prim}): a kernel of its own`;
     case "loop": return `${e.prim}: a loop the host drives over its body's kernels; nothing around it is fused into it`;
     case "cond": return "cond: the host picks a branch and runs that branch's kernels; nothing around it is fused into it";
     case "call": return "jit call: runs its own executable";
@@ -396,6 +396,7 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
     const uses = liveConsumers(o).filter((c) => groupOf[c] === x).map((c) => eqns[c]);
     if (!other.loop && isBitcast(oe) && other.eqns.length === 1) return `consumer ${name} is a view (${oe.prim}) of this buffer`;
     if (uses.some((u) => u.prim === "dot_general")) return `matmul operand: ${name} reads it many times (once per output tile), so it is written once`;
+    if (grp.dot !== undefined && other.row) return `consumer ${name} reduces the matmul's output; a matmul epilogue takes elementwise ops only`;
     if (other.row) {
       if (grp.row && sameShape(grp.row.shape, other.row.shape) && sameShape(grp.row.axes, other.row.axes)) return `merging with ${name} would form a cycle`;
       const u = uses[0];

@@ -39,6 +39,12 @@ export interface Executable {
   kernels: KernelInfo[];
   /** Kernel launches per call (kernels that are not views). */
   launches: number;
+  /**
+   * Runs `runs` times timing each kernel (a control-flow kernel: its whole host loop), and
+   * returns the median ms per entry of `kernels` (undefined for entries not timed apart: views,
+   * and the kernels of a host loop's bodies).
+   */
+  profile(inputs: ArrayValue[], runs: number): (number | undefined)[];
 }
 
 export interface CompileOptions extends JsCodegenOptions, FusionOptions {
@@ -171,6 +177,8 @@ interface Step {
   outVars: Var[];
   /** Slots holding intermediates whose last use is this step. */
   free: number[];
+  /** Index of this step's entry in the executable's `kernels`. */
+  info?: number;
 }
 
 function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options: CompileOptions, ctx: Context = {}): Built {
@@ -205,9 +213,10 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     const shownName = `${ctx.prefix ?? ""}${kernelName}`; // the JS function keeps kernelName
     if (isHigherOrder(first.prim)) {
       const h = hostStep(first, k.eqns[0], shownName, mode, options, names, ctx, reported(k.eqns[0]));
+      const info = kernels.length;
       kernels.push(report(h.info), ...h.subKernels);
       return {
-        fn: null, host: h.host,
+        fn: null, host: h.host, info,
         operands: first.inputs.map((a) => (a.kind === "lit" ? { value: filled(a) } : { slot: slot(a) })),
         outIndex: k.outputs.map((o) => first.outputs.indexOf(o)),
         inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [],
@@ -247,9 +256,11 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
       gen = generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
     }
     const source = `${header(shownName, k, eqns, names)}\n${gen.code}\n`;
+    const info = kernels.length;
     kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
     return {
       fn: compileJs(gen.code, gen.fnName),
+      info,
       inSlots: k.inputs.map(slot),
       outSlots: k.outputs.map(slot),
       outVars: k.outputs,
@@ -276,13 +287,15 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
   });
   const nSlots = slotOf.size;
 
-  const exec = (inputs: ArrayValue[]): ArrayValue[] => {
+  const exec = (inputs: ArrayValue[], times?: number[]): ArrayValue[] => {
     const env = new Array<ArrayValue | undefined>(nSlots);
     jaxpr.constvars.forEach((v, i) => { env[slotOf.get(v.id)!] = jaxpr.consts[i]; });
     jaxpr.invars.forEach((v, i) => { env[slotOf.get(v.id)!] = inputs[i]; });
     for (const st of steps) {
+      const t0 = times ? performance.now() : 0;
       if (st.host) {
         const outs = st.host.run(st.operands!.map((o) => ("slot" in o ? env[o.slot]! : o.value)));
+        if (times) times[st.info!] += performance.now() - t0;
         st.outIndex!.forEach((oi, j) => { env[st.outSlots[j]] = outs[oi]; });
         for (const s of st.free) env[s] = undefined;
         continue;
@@ -301,6 +314,7 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
         args.push(data);
       }
       st.fn(...args);
+      if (times) times[st.info!] += performance.now() - t0;
       for (const s of st.free) env[s] = undefined;
     }
     return outputs.map((o) => ("lit" in o ? filled(o.lit) : env[o.slot]!));
@@ -312,8 +326,22 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
 
   const fixed = steps.filter((st) => st.fn !== null).length;
   const hosts = steps.filter((st) => st.host).map((st) => st.host!);
+  const profile = (inputs: ArrayValue[], runs: number): (number | undefined)[] => {
+    checkInputs(jaxpr, inputs, names);
+    const samples: number[][] = kernels.map(() => []);
+    for (let r = 0; r < Math.max(1, runs); r++) {
+      const times = new Array<number>(kernels.length).fill(0);
+      exec(inputs, times);
+      for (const st of steps) if (st.info !== undefined) samples[st.info].push(times[st.info]);
+    }
+    return samples.map((xs) => {
+      if (xs.length === 0) return undefined;
+      const sorted = [...xs].sort((a, b) => a - b);
+      return sorted[sorted.length >> 1];
+    });
+  };
   return {
-    run, exec, kernels,
+    run, exec, kernels, profile,
     get launches() { return hosts.reduce((n, h) => n + h.launches(), fixed); },
   };
 }
