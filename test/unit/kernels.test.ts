@@ -606,3 +606,24 @@ test("bench: 256x256x256 matmul and 1024x1024 row sum", { skip: !process.env.JIT
   console.log(`matmul 256^3: median ${t1.median_ms.toFixed(2)} ms (min ${t1.min_ms.toFixed(2)}, ${(2 * 256 ** 3 / t1.median_ms / 1e6).toFixed(2)} GFLOP/s)`);
   console.log(`row sum 1024x1024: median ${t2.median_ms.toFixed(3)} ms (min ${t2.min_ms.toFixed(3)}, ${(4 * 1024 * 1024 / t2.median_ms / 1e6).toFixed(2)} GB/s)`);
 });
+
+describe("a fused plan that cannot be compiled", () => {
+  test("falls back to one kernel per equation, with the reason in every kernel", () => {
+    const b = new B();
+    const x = b.input([3, 4]);
+    const y = b.op("exp", [x]);
+    const t = b.op("transpose", [y], { permutation: [1, 0] });
+    const jaxpr = b.build([t]);
+    // A broken plan: a "row kernel" whose reduction does not exist.
+    const broken = compileFused(jaxpr, {
+      planner: () => ({ dead: [], kernels: [{ kind: "rowwise", eqns: [0, 1], inputs: [x], outputs: [t], loopShape: [4, 3], reason: "bad", row: { shape: [4, 3], axes: [1] } }] }),
+    });
+    assert.equal(broken.kernels.length, 2);
+    assert.ok(broken.kernels.every((k) => /not fused: the fused plan failed to compile/.test(k.reason)));
+    const xv = fillRandom(x.aval, 1);
+    const [o] = broken.run([xv]);
+    const [want] = compileEager(jaxpr).run([xv]);
+    assert.deepEqual(list(o), list(want));
+  });
+});
+

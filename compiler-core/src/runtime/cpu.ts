@@ -48,6 +48,8 @@ export interface Executable {
 }
 
 export interface CompileOptions extends JsCodegenOptions, FusionOptions {
+  /** The fusion planner (default planFusion); tests replace it. */
+  planner?: (jaxpr: Jaxpr, options: FusionOptions) => FusionPlan;
   /** Names of vars in kernel sources and buffer infos (default: jaxprVarNames). */
   names?: (v: Var) => string;
 }
@@ -149,7 +151,17 @@ function compile(jaxpr: Jaxpr, mode: "eager" | "fused", options: CompileOptions,
   const { jaxpr: flat, origin } = inlineCalls(jaxpr);
   const outer = ctx.eqnIndex;
   const eqnIndex = (i: number) => (outer ? outer(origin[i]) : origin[i]);
-  return build(flat, planFusion(flat, options), mode, opts, { ...ctx, eqnIndex });
+  const plan = (options.planner ?? planFusion)(flat, options);
+  try {
+    return build(flat, plan, mode, opts, { ...ctx, eqnIndex });
+  } catch (e) {
+    if (e instanceof JitError || !(e instanceof Error)) throw e;
+    // A fused kernel the code generators cannot compile (a planner bug) must not cost the
+    // user the run: compile one kernel per equation instead, and say why in every reason.
+    const unfused = planEager(flat);
+    for (const k of unfused.kernels) k.reason = `not fused: the fused plan failed to compile (${e.message}); one kernel per equation`;
+    return build(flat, unfused, mode, opts, { ...ctx, eqnIndex });
+  }
 }
 
 // Eager kernels name their operands by position so one kernel serves every equation
