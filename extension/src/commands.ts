@@ -2,7 +2,7 @@
 // returns the handler. Handlers report failures as notifications, never as stacks.
 import * as vscode from "vscode";
 import type { Ctx } from "./ctx";
-import { openViewer, traceAndCompile } from "./run";
+import { cancelRuns, editArgumentShapes, openViewer, traceAndCompile } from "./run";
 
 type Handler = (...args: unknown[]) => unknown;
 type CommandFactory = (ctx: Ctx) => Handler;
@@ -12,6 +12,19 @@ const factories: Record<string, CommandFactory> = {
   "jitlens.traceAndCompile": (ctx) => (uri, fn, spec) => traceAndCompile(ctx, uri, fn, spec),
   /** `(uri?, fnName?)`: that function's last Report, else the most recent one. */
   "jitlens.openViewer": (ctx) => (uri, fn) => openViewer(ctx, uri, fn),
+  /** `(uri?, fnName?, spec?)`: edit the function's argument shapes, then trace & compile. */
+  "jitlens.editArgumentShapes": (ctx) => (uri, fn, spec) => editArgumentShapes(ctx, uri, fn, spec),
+  /** Cancel the runs in progress (kills the engine); resolves to how many there were. */
+  "jitlens.cancel": () => () => cancelRuns(),
+  /** `(on?: boolean)`: switch the per-line annotations (the setting); resolves to the new state. */
+  "jitlens.toggleAnnotations": (ctx) => async (on) => {
+    const next = typeof on === "boolean" ? on : !ctx.config.annotations;
+    await ctx.config.setAnnotations(next);
+    ctx.annotations.refreshAll();
+    return next;
+  },
+  /** `(backend?)`: pick the backend (quick pick without an argument); resolves to it. */
+  "jitlens.selectBackend": (ctx) => (backend) => ctx.status.select(backend),
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {

@@ -10,14 +10,19 @@ export { EngineStoppedError };
 
 export class Engine implements vscode.Disposable {
   private readonly client: EngineClient;
+  private currentPid: number | undefined;
 
   constructor(extensionPath: string, private readonly log: vscode.LogOutputChannel) {
     this.client = new EngineClient({
       script: path.join(extensionPath, "dist", "jitlens.js"),
-      onStart: (pid) => log.info(`engine started (pid ${pid ?? "?"})`),
+      onStart: (pid) => {
+        this.currentPid = pid;
+        log.info(`engine started (pid ${pid ?? "?"})`);
+      },
       onLog: ({ level, message }) => log[level](message),
       onOutput: (line, stream) => (stream === "stderr" ? log.warn(`[engine] ${line}`) : log.info(`[engine] ${line}`)),
       onExit: ({ code, signal, expected }) => {
+        this.currentPid = undefined;
         if (expected) log.info("engine stopped");
         else log.error(`engine exited (${signal ? `signal ${signal}` : `code ${code}`})`);
       },
@@ -43,6 +48,11 @@ export class Engine implements vscode.Disposable {
     } finally {
       sub?.dispose();
     }
+  }
+
+  /** The engine process's id while one is running (tests check that cancelling ends it). */
+  get pid(): number | undefined {
+    return this.client.isRunning ? this.currentPid : undefined;
   }
 
   dispose(): void {

@@ -1,21 +1,50 @@
 // JIT Lens: the VS Code side. Kept thin: it finds functions, asks the engine process for a
 // Report, and shows what the Report says. It never knows how a kernel is made.
 import * as vscode from "vscode";
+import type { Annotation } from "./annotations";
+import { JitLensCodeActions } from "./codeactions";
 import { JitLensCodeLensProvider } from "./codelens";
 import { registerCommands } from "./commands";
 import { Ctx } from "./ctx";
+import { JitLensHoverProvider } from "./hovers";
+import { place } from "./locate";
 
 let ctx: Ctx | undefined;
 
-export function activate(context: vscode.ExtensionContext): void {
-  ctx = new Ctx(context);
-  const lenses = new JitLensCodeLensProvider(ctx.results);
+/** What `activate` returns (`extension.exports`): read-only views for the in-host tests. */
+export interface JitLensApi {
+  /** The engine process's id while it runs. */
+  enginePid(): number | undefined;
+  /** The per-line annotations shown on a document now. */
+  annotations(uri: vscode.Uri): Annotation[];
+  /** The status bar item's text. */
+  statusText(): string;
+}
+
+export function activate(context: vscode.ExtensionContext): JitLensApi {
+  const c = (ctx = new Ctx(context));
+  const lenses = new JitLensCodeLensProvider(c.results, c.config);
+  const python: vscode.DocumentSelector = { language: "python" };
   context.subscriptions.push(
-    ctx,
-    ...registerCommands(ctx),
+    c,
+    ...registerCommands(c),
     lenses,
-    vscode.languages.registerCodeLensProvider({ language: "python" }, lenses),
+    vscode.languages.registerCodeLensProvider(python, lenses),
+    vscode.languages.registerHoverProvider(python, new JitLensHoverProvider(c.results)),
+    vscode.languages.registerCodeActionsProvider(python, new JitLensCodeActions(c.diagnostics), { providedCodeActionKinds: JitLensCodeActions.kinds }),
+    // A diagnostic is about the function as it was traced: an edit of that function drops it.
+    vscode.workspace.onDidChangeTextDocument((e) => {
+      if (!e.contentChanges.length) return;
+      for (const [fn, state] of c.results.all(e.document.uri)) {
+        if (state.status === "done" && state.report.error && place(e.document, fn, state)?.stale) c.diagnostics.clear(e.document.uri, fn);
+      }
+    }),
   );
+  return {
+    enginePid: () => c.engine.pid,
+    annotations: (uri) => c.annotations.of(uri),
+    statusText: () => c.status.text,
+  };
 }
 
 export function deactivate(): void {

@@ -153,6 +153,8 @@ export class Viewer implements vscode.Disposable {
       `style-src ${webview.cspSource} 'unsafe-inline'`,
       `font-src ${webview.cspSource}`,
       `img-src ${webview.cspSource} data:`,
+      // The graph's layout runs in a Worker started from a Blob URL (webview/src/graph.ts).
+      "worker-src blob:",
     ].join("; ");
     return `<!DOCTYPE html>
 <html lang="en">

@@ -95,6 +95,38 @@ async function runCommand(title) {
   await page.keyboard.press("Enter");
 }
 
+/** Polls `probe` every 250 ms until it returns a value or `ms` passes (then undefined). */
+async function until(probe, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The JIT Lens decorations in the active editor: end-of-line notes (CSS ::after text) and coloured bands. */
+function annotationsInActiveEditor() {
+  return page.evaluate(() => {
+    const root = document.querySelector(".editor-group-container.active .monaco-editor");
+    if (!root) return { notes: [], bands: 0, colors: [] };
+    const notes = [];
+    for (const el of root.querySelectorAll(".view-lines span")) {
+      for (const pseudo of ["::after", "::before"]) {
+        const c = getComputedStyle(el, pseudo).content;
+        if (c && c !== "none" && c !== "normal" && c.includes("kernel")) notes.push(c.replace(/^"|"$/g, ""));
+      }
+    }
+    let bands = 0;
+    const colors = new Set();
+    for (const el of root.querySelectorAll(".view-overlays div")) {
+      const cs = getComputedStyle(el);
+      if (cs.borderLeftWidth === "3px" && cs.borderLeftStyle === "solid") { bands++; colors.add(cs.borderLeftColor); }
+    }
+    return { notes, bands, colors: [...colors] };
+  });
+}
+
 const watchdogS = Number(process.env.JITLENS_E2E_TIMEOUT_S || 420);
 const watchdog = setTimeout(() => {
   console.error(`ui.test: gave up after ${watchdogS} s (JITLENS_E2E_TIMEOUT_S); killing code-server and the browser`);
@@ -206,6 +238,79 @@ try {
     }
   }, { needs: [ran] });
 
+  const ann = locateFunction(ws, "attention_scores");
+  const annRan = `per-line annotations in ${ann.file}: a colour band per kernel and \"type · eager → kernel N\" notes`;
+  await steps.run(annRan, async () => {
+    try {
+      await quickOpen(ann.file);
+      await goToLine(ann.line);
+      await runCommand("JIT Lens: Trace & Compile");
+      await expectVisible(page.locator(".editor-group-container.active .codelens-decoration a", { hasText: /⚡ [\d.]+× compiled vs interpreted/ }), "the result CodeLens", RUN_MS);
+      const found = await until(async () => {
+        const a = await annotationsInActiveEditor();
+        return a.notes.filter((n) => /^f32\[[\d,]+\]( · eager [\d.]+ (µs|ms|s))? → kernels? \d/.test(n)).length >= 5 && a.bands >= 5 ? a : undefined;
+      }, UI_MS);
+      if (!found) throw new Error(`expected 5 notes and bands; seen ${JSON.stringify(await annotationsInActiveEditor())}`);
+      console.log(`    notes: ${found.notes.join(" | ")}; ${found.bands} band(s) in ${found.colors.length} colours`);
+      if (found.colors.length < 3) throw new Error(`kernels 0-2 should have different band colours: ${JSON.stringify(found.colors)}`);
+    } finally {
+      await shot("annotations");
+    }
+  }, { needs: wb });
+
+  await steps.run("a hover on a traced line shows its jaxpr equations, kernel and why it ends", async () => {
+    try {
+      await goToLine(ann.line + 1);
+      await runCommand("Show or Focus Hover");
+      const hover = page.locator(".monaco-hover", { hasText: "Ends here" });
+      await expectVisible(hover, "a hover with the kernel and why it ends");
+      const text = (await hover.first().innerText()).replace(/\s+/g, " ");
+      console.log(`    hover: ${text.slice(0, 200)}…`);
+      if (!/reduce_max/.test(text) || !/kernel 1/.test(text)) throw new Error(`the hover should list reduce_max and kernel 1: ${text}`);
+    } finally {
+      await shot("hover");
+      await page.keyboard.press("Escape");
+    }
+  }, { needs: [annRan] });
+
+  await steps.run("an edit inside the function marks its CodeLens stale and drops its annotations", async () => {
+    try {
+      await goToLine(ann.line);
+      await page.keyboard.press("End");
+      await page.keyboard.type(" * 1.0");
+      const lens = page.locator(".editor-group-container.active .codelens-decoration a", { hasText: /^↻ stale: [\d.]+× compiled vs interpreted/ });
+      try {
+        await expectVisible(lens, "a CodeLens \"↻ stale: …\"");
+      } catch (e) {
+        throw new Error(`${e.message}; lenses seen: ${await lensTexts()}`);
+      }
+      const gone = await until(async () => ((await annotationsInActiveEditor()).notes.length === 0 ? true : undefined), UI_MS);
+      if (!gone) throw new Error("the annotations of a stale result should go");
+      await shot("codelens-stale");
+    } finally {
+      await page.keyboard.press("Control+Z");
+    }
+  }, { needs: [annRan] });
+
+  await steps.run("the status bar shows the backend; clicking it picks one (cpu)", async () => {
+    const item = page.locator(".statusbar-item", { hasText: "JIT Lens:" });
+    try {
+      await expectVisible(item, "a status bar item \"JIT Lens: …\"");
+      console.log(`    status: ${(await item.first().innerText()).trim()}`);
+      await item.first().click();
+      const row = page.locator(".quick-input-list .monaco-list-row", { hasText: "Generated JavaScript kernels" });
+      await expectVisible(row, "the backend quick pick with a \"cpu\" row");
+      await page.waitForTimeout(300); // let the quick pick finish fading in, for the screenshot
+      await shot("status-bar-pick");
+      await page.locator(".quick-input-widget input").fill("cpu");
+      await expectVisible(page.locator(".quick-input-list .monaco-list-row.focused", { hasText: "Generated JavaScript kernels" }), "the \"cpu\" row focused");
+      await page.keyboard.press("Enter");
+      await expectVisible(page.locator(".statusbar-item", { hasText: /JIT Lens: CPU$/ }), "the status bar item \"JIT Lens: CPU\"");
+    } finally {
+      await shot("status-bar");
+    }
+  }, { needs: [ran] });
+
   const errRan = `run it on typo in ${bad.file}:${bad.line}: an error squiggle appears`;
   await steps.run(errRan, async () => {
     try {
@@ -256,6 +361,47 @@ try {
       await shot("error-notification");
     }
   }, { needs: [errRan] });
+
+  const fix = locateFunction(ws, "pick_positive", "if ");
+  const fixRan = `a quick fix rewrites ${fix.file}:${fix.line}'s if/else with jnp.where`;
+  await steps.run(fixRan, async () => {
+    try {
+      await quickOpen(fix.file);
+      await goToLine(fix.line);
+      await runCommand("JIT Lens: Trace & Compile");
+      await expectVisible(page.locator(".editor-group-container.active .squiggly-error"), `an error squiggle in ${fix.file}`, RUN_MS);
+      await goToLine(fix.line);
+      await page.keyboard.press("Control+.");
+      const item = page.locator(".action-widget .monaco-list-row", { hasText: "Rewrite the if/else with jnp.where" });
+      await expectVisible(item, "the quick fix \"Rewrite the if/else with jnp.where\"");
+      await shot("code-actions");
+      await item.first().click();
+      await expectVisible(page.locator(".editor-group-container.active .view-lines", { hasText: "return jnp.where(x.sum() > 0, x * 2.0, -x)" }),
+        "the rewritten line \"return jnp.where(x.sum() > 0, x * 2.0, -x)\"");
+    } finally {
+      await shot("code-action-applied");
+    }
+  }, { needs: wb });
+
+  const slow = locateFunction(ws, "slow_matmul");
+  await steps.run("cancelling a long run from its progress notification", async () => {
+    try {
+      await quickOpen(slow.file);
+      await goToLine(slow.line);
+      await runCommand("JIT Lens: Trace & Compile");
+      const measuring = page.locator(".editor-group-container.active .codelens-decoration", { hasText: "measuring…" });
+      await expectVisible(measuring, "the CodeLens \"⚡ Traced · … · measuring…\"", RUN_MS);
+      const toast = page.locator(".notifications-toasts .notification-toast", { hasText: "slow_matmul" });
+      await expectVisible(toast, "the progress notification for slow_matmul");
+      await shot("codelens-running-and-progress");
+      const t0 = Date.now();
+      await toast.first().getByRole("button", { name: "Cancel" }).click();
+      await expectVisible(page.locator(".editor-group-container.active .codelens-decoration a", { hasText: "⚡ Trace & Compile" }), "the idle CodeLens back after Cancel", 5000);
+      console.log(`    cancel → idle lens in ${Date.now() - t0} ms`);
+    } finally {
+      await shot("cancelled");
+    }
+  }, { needs: wb });
 } catch (e) {
   steps.results.push({ title: "set-up", status: "failed", message: e.message });
   console.log(`  ✘ set-up: ${e.message}`);

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vscode from "vscode";
 import type { Report } from "../../compiler-core/src/report";
+import type { JitLensApi } from "../../extension/src/extension";
 
 const EXTENSION_ID = "jitlens.jitlens";
 const SPEEDUP_LENS = /^⚡ [\d.]+× compiled vs interpreted/;
@@ -48,9 +49,27 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, descr
 }
 
 async function lensesAt(uri: vscode.Uri, line: number): Promise<string[]> {
-  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", uri, 10)) ?? [];
+  const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", uri, 200)) ?? [];
   return lenses.filter((l) => l.range.start.line === line).map((l) => l.command?.title ?? "(unresolved)");
 }
+
+/** The extension's test API (what `activate` returned). */
+async function api(): Promise<JitLensApi> {
+  const ext = vscode.extensions.getExtension<JitLensApi>(EXTENSION_ID);
+  assert.ok(ext, `extension ${EXTENSION_ID} is not loaded`);
+  return ext.isActive ? ext.exports : await ext.activate();
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function irText(report: Report): string {
   return (report.jaxpr ?? []).map((l) => l.text).join("\n");
@@ -120,5 +139,236 @@ suite("JIT Lens in the extension host", () => {
     await until("a \"⚠ \" lens on typo's def line",
       async () => ((await lensesAt(typo.uri, typo.defLine)).some((t) => /^⚠ \w+: /.test(t)) ? true : undefined),
       async () => JSON.stringify(await lensesAt(typo.uri, typo.defLine)));
+  });
+});
+
+suite("JIT Lens editor features (issue 7)", () => {
+  const LENS_RUNNING = "$(sync~spin) Tracing & compiling…";
+
+  suiteSetup(async () => {
+    // Small timing settings: these tests check the editor, not the measurements.
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    await cfg.update("timing.minRuns", 1, vscode.ConfigurationTarget.Global);
+    await cfg.update("timing.minTimeMs", 0, vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    for (const k of ["timing.minRuns", "timing.minTimeMs", "backend", "annotations.enabled"]) await cfg.update(k, undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  test("per-line annotations: a kernel colour band and \"type · eager cost → kernel N\" on each traced line", async () => {
+    const t = locate("softplus");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    await vscode.window.showTextDocument(doc);
+    const r = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus");
+    assert.ok(r && !r.error, `softplus should run: ${JSON.stringify(r?.error)}`);
+    const a = (await api()).annotations(t.uri).filter((x) => x.fn === "softplus");
+    assert.ok(a.length >= 1, `no annotations on softplus: ${JSON.stringify((await api()).annotations(t.uri))}`);
+    const ret = a.find((x) => x.line === t.line + 1);
+    assert.ok(ret, `no annotation on line ${t.line + 1}: ${JSON.stringify(a)}`);
+    assert.match(ret.text, /^f32\[1024\]( · eager [\d.]+ (µs|ms))? → kernel 0$/, `note: ${ret.text}`);
+    assert.equal(ret.color, "charts.blue", "kernel 0 is the palette's first colour");
+  });
+
+  test("the annotations toggle (command and setting) hides and shows them", async () => {
+    const t = locate("softplus");
+    assert.equal(await vscode.commands.executeCommand("jitlens.toggleAnnotations"), false);
+    assert.equal(vscode.workspace.getConfiguration("jitlens").get("annotations.enabled"), false);
+    await until("annotations gone", async () => ((await api()).annotations(t.uri).length === 0 ? true : undefined), async () => JSON.stringify((await api()).annotations(t.uri)), 5000);
+    assert.equal(await vscode.commands.executeCommand("jitlens.toggleAnnotations"), true);
+    await until("annotations back", async () => ((await api()).annotations(t.uri).length > 0 ? true : undefined), async () => "none", 5000);
+  });
+
+  test("a hover on a traced line shows its jaxpr equations, its kernel, why the kernel ends, and the traffic fusion saved", async () => {
+    const t = locate("softplus");
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>("vscode.executeHoverProvider", t.uri, new vscode.Position(t.line, 8));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === "string" ? c : "value" in c ? c.value : ""))).join("\n");
+    assert.match(text, /JIT Lens/, `hover: ${text}`);
+    assert.match(text, /= exp /, "the hover should list the line's jaxpr equations (exp)");
+    assert.match(text, /= log1p /, "the hover should list the line's jaxpr equations (log1p)");
+    assert.match(text, /→ kernel 0/, "the hover should name the kernel");
+    assert.match(text, /Ends here: /, "the hover should say why the kernel ends");
+    assert.match(text, /Fusion saved .* of memory traffic per call|Memory traffic per call/, "the hover should give the memory traffic");
+  });
+
+  test("CodeLens states: an edit above the function moves the annotations; an edit inside it marks the result stale", async () => {
+    const t = locate("softplus");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    const before = (await api()).annotations(t.uri).filter((x) => x.fn === "softplus").map((x) => x.line);
+    try {
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), "# a comment line\n"));
+      await until("annotations moved one line down", async () => {
+        const now = (await api()).annotations(t.uri).filter((x) => x.fn === "softplus").map((x) => x.line);
+        return now.length && now.every((l, i) => l === before[i] + 1) ? true : undefined;
+      }, async () => JSON.stringify((await api()).annotations(t.uri)), 5000);
+      const moved = await lensesAt(t.uri, t.defLine + 1);
+      assert.ok(moved.some((x) => SPEEDUP_LENS.test(x)), `after an edit above, the lens still shows the result: ${JSON.stringify(moved)}`);
+      // Now change the function's body.
+      const line = t.line + 1;
+      await editor.edit((e) => e.insert(doc.lineAt(line).range.end, " + 0.0"));
+      const stale = await until("a \"↻ stale: \" lens", async () => {
+        const l = await lensesAt(t.uri, t.defLine + 1);
+        return l.some((x) => x.startsWith("↻ stale: ")) ? l : undefined;
+      }, async () => JSON.stringify(await lensesAt(t.uri, t.defLine)), 5000);
+      assert.ok(stale.some((x) => /^↻ stale: [\d.]+× compiled vs interpreted/.test(x)), JSON.stringify(stale));
+      assert.equal((await api()).annotations(t.uri).filter((x) => x.fn === "softplus").length, 0, "a stale result has no annotations");
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.files.revert");
+    }
+  });
+
+  test("CodeLens states while running (tracing, then the first result while measuring); cancel kills the engine within a second", async () => {
+    const t = locate("slow_matmul");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    // The timed runs of this matmul take seconds: plenty of time to see the states and cancel.
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    await cfg.update("timing.minRuns", 5, vscode.ConfigurationTarget.Global);
+    const seen = new Set<string>();
+    const pending = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "slow_matmul");
+    let finished = false;
+    void pending.then(() => (finished = true));
+    const measuring = await until("the first result with \"measuring…\"", async () => {
+      const l = await lensesAt(t.uri, t.defLine);
+      l.forEach((x) => seen.add(x));
+      return l.find((x) => x.endsWith("$(sync~spin) measuring…"));
+    }, async () => JSON.stringify([...seen]), 30_000);
+    assert.match(measuring, /^⚡ Traced · 2 kernels from 2 ops · /, measuring);
+    console.log(`    states seen: ${JSON.stringify([...seen])}`);
+    const pid = (await api()).enginePid();
+    assert.ok(pid, "an engine process should be running");
+    await sleep(300);
+    assert.equal(finished, false, "the run should still be measuring");
+    const t0 = Date.now();
+    assert.equal(await vscode.commands.executeCommand("jitlens.cancel"), 1, "one run was in progress");
+    const result = await pending;
+    assert.equal(result, undefined, "a cancelled run resolves to undefined");
+    await until("the engine process gone", async () => (isAlive(pid) ? undefined : true), async () => `pid ${pid} alive after ${Date.now() - t0} ms`, 1000);
+    const ms = Date.now() - t0;
+    console.log(`    cancel → engine gone in ${ms} ms`);
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const out = path.join(ext.extensionPath, "test-results", "e2e", "suite", "cancel.json");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify({ cancelToEngineExitMs: ms, states: [...seen] }, null, 2));
+    assert.ok(ms < 1000, `the engine should stop within a second of cancelling, took ${ms} ms`);
+    await until("the idle lens back", async () => ((await lensesAt(t.uri, t.defLine)).includes("⚡ Trace & Compile") ? true : undefined),
+      async () => JSON.stringify(await lensesAt(t.uri, t.defLine)), 5000);
+    await cfg.update("timing.minRuns", 1, vscode.ConfigurationTarget.Global);
+    // A run right after a cancel starts a fresh engine: the "Tracing & compiling…" state first.
+    const again = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "slow_matmul", "x=f32[64,64]");
+    const running = await until("the running lens", async () => {
+      const l = await lensesAt(t.uri, t.defLine);
+      return l.includes(LENS_RUNNING) || l.some((x) => x.includes("measuring…")) ? l : undefined;
+    }, async () => JSON.stringify(await lensesAt(t.uri, t.defLine)), 10_000);
+    console.log(`    after cancel: ${JSON.stringify(running)}`);
+    const r = await again;
+    assert.ok(r && !r.error, `the run after a cancel should work: ${JSON.stringify(r?.error)}`);
+  });
+
+  test("a concretization error: diagnostic with related information; the jnp.where quick fix rewrites the if/else and the function then runs", async () => {
+    const t = locate("pick_positive", "if ");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    await vscode.window.showTextDocument(doc);
+    const r = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "pick_positive");
+    assert.ok(r?.error, "pick_positive branches on a traced value");
+    const diag = await until("the diagnostic", async () => vscode.languages.getDiagnostics(t.uri).find((d) => d.source === "JIT Lens" && d.range.start.line === t.line),
+      async () => JSON.stringify(vscode.languages.getDiagnostics(t.uri)));
+    assert.equal(diag.code, r.error.kind);
+    assert.ok(diag.relatedInformation?.some((ri) => /argument 'x'/.test(ri.message)), `related information should name the argument: ${JSON.stringify(diag.relatedInformation)}`);
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", t.uri, diag.range);
+    const titles = actions.map((a) => a.title);
+    assert.ok(titles.includes("Set argument shapes…"), JSON.stringify(titles));
+    const where = actions.find((a) => a.title === "Rewrite the if/else with jnp.where");
+    assert.ok(where?.edit, `no jnp.where fix among ${JSON.stringify(titles)}`);
+    assert.ok(await vscode.workspace.applyEdit(where.edit));
+    assert.match(doc.getText(), /\n    return jnp\.where\(x\.sum\(\) > 0, x \* 2\.0, -x\)\n/, doc.getText());
+    const fixed = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "pick_positive");
+    assert.ok(fixed && !fixed.error, `after the fix it should run: ${JSON.stringify(fixed?.error)}`);
+    await until("the diagnostic cleared", async () => (vscode.languages.getDiagnostics(t.uri).some((d) => d.source === "JIT Lens" && d.range.start.line === t.line) ? undefined : true),
+      async () => JSON.stringify(vscode.languages.getDiagnostics(t.uri)), 5000);
+    await doc.save();
+  });
+
+  test("the static_argnums quick fix edits the jit decorator (and imports functools)", async () => {
+    const t = locate("power", "if ");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    await vscode.window.showTextDocument(doc);
+    const r = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "power");
+    assert.ok(r?.error, "power branches on the traced n");
+    const diag = await until("the diagnostic", async () => vscode.languages.getDiagnostics(t.uri).find((d) => d.source === "JIT Lens" && d.range.start.line === t.line),
+      async () => JSON.stringify(vscode.languages.getDiagnostics(t.uri)));
+    const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>("vscode.executeCodeActionProvider", t.uri, diag.range);
+    const fix = actions.find((a) => a.title === "Add 'n' to static_argnums");
+    assert.ok(fix?.edit, `no static_argnums fix among ${JSON.stringify(actions.map((a) => a.title))}`);
+    assert.ok(await vscode.workspace.applyEdit(fix.edit));
+    const text = doc.getText();
+    assert.match(text, /\n@functools\.partial\(jax\.jit, static_argnums=\(1,\)\)\ndef power\(x, n\):/, text);
+    assert.match(text, /^import functools$/m, text);
+    await doc.save();
+  });
+
+  test("\"Edit Argument Shapes\" rewrites the # jitlens: comment and runs with the new shapes", async () => {
+    const t = locate("softplus");
+    const r = await vscode.commands.executeCommand<Report>("jitlens.editArgumentShapes", t.uri, "softplus", "x=f32[2048]");
+    assert.ok(r && !r.error, JSON.stringify(r?.error));
+    assert.equal(r.args[0]?.type, "f32[2048]");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    assert.equal(doc.lineAt(t.defLine - 1).text, "# jitlens: x=f32[2048]");
+    await vscode.commands.executeCommand("workbench.action.files.revert");
+  });
+
+  test("the status bar shows the backend and device; selecting a backend sets jitlens.backend", async () => {
+    const a = await api();
+    assert.match(a.statusText(), /JIT Lens: (auto → )?(CPU|WebGPU)/, a.statusText());
+    assert.equal(await vscode.commands.executeCommand("jitlens.selectBackend", "cpu"), "cpu");
+    assert.equal(vscode.workspace.getConfiguration("jitlens").get("backend"), "cpu");
+    assert.match(a.statusText(), /JIT Lens: CPU$/, a.statusText());
+    const t = locate("softplus");
+    const r = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus");
+    assert.equal(r?.timings?.backend, "cpu");
+    assert.match(a.statusText(), /^\$\(circuit-board\) JIT Lens: CPU$/, a.statusText());
+  });
+
+  test("first result in the editor: every example in examples/manifest.json, CPU backend", async () => {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const manifest = JSON.parse(fs.readFileSync(path.join(ext.extensionPath, "examples", "manifest.json"), "utf8")) as { file: string; fn: string; args: string; expect: string }[];
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    await vscode.workspace.getConfiguration("jitlens").update("backend", "cpu", vscode.ConfigurationTarget.Global);
+    const rows: { example: string; firstMs: number; fullMs: number; lens: string }[] = [];
+    for (const ex of manifest.filter((m) => m.expect === "ok")) {
+      const uri = vscode.Uri.file(path.join(folder, ex.file));
+      const doc = await vscode.workspace.openTextDocument(uri);
+      await vscode.window.showTextDocument(doc);
+      const fn = (doc.getText().split("\n").findIndex((l) => l.startsWith(`def ${ex.fn}(`)));
+      let line = fn;
+      while (line > 0 && doc.lineAt(line - 1).text.startsWith("@")) line--;
+      // A lens from an earlier run of the same function must not count: a new title, or one after the running state.
+      const isResult = (x: string) => (x.startsWith("⚡ ") || x.startsWith("⚠ ")) && x !== "⚡ Trace & Compile";
+      const before = (await lensesAt(uri, line)).find(isResult);
+      let sawRunning = false;
+      const t0 = performance.now();
+      const pending = vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", uri, ex.fn, ex.args);
+      let firstMs = -1;
+      let lens = "";
+      for (;;) {
+        const all = await lensesAt(uri, line);
+        if (all.includes(LENS_RUNNING)) sawRunning = true;
+        const l = all.find((x) => isResult(x) && (sawRunning || x !== before));
+        if (l) { firstMs = performance.now() - t0; lens = l; break; }
+        if (performance.now() - t0 > 10_000) break;
+        await sleep(5);
+      }
+      const r = await pending;
+      const fullMs = performance.now() - t0;
+      assert.ok(r && !r.error, `${ex.file}:${ex.fn}: ${JSON.stringify(r?.error)}`);
+      rows.push({ example: `${ex.file}:${ex.fn}`, firstMs: Math.round(firstMs), fullMs: Math.round(fullMs), lens });
+    }
+    const out = path.join(ext.extensionPath, "test-results", "e2e", "suite", "first-result.json");
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(rows, null, 2));
+    for (const r of rows) console.log(`    ${r.example.padEnd(40)} first ${String(r.firstMs).padStart(5)} ms  full ${String(r.fullMs).padStart(5)} ms`);
+    const slow = rows.filter((r) => r.firstMs < 0 || r.firstMs >= 1000);
+    assert.deepEqual(slow, [], "every example's first result should show within a second");
   });
 });

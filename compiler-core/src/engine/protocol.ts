@@ -20,6 +20,8 @@ export interface AnalyzeParams {
   run?: boolean;
   backend?: Backend;
   timing?: { minRuns?: number; minTimeMs?: number };
+  /** Largest share (0..1] of the GPU's memory one run may allocate (WebGPU backend; default 0.5). */
+  gpuMemoryShare?: number;
 }
 
 export interface LogParams {
