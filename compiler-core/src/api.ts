@@ -16,6 +16,7 @@ import { compileEager, compileFused, minimumBytes, type Executable } from "./run
 import { fillRandom } from "./runtime/random";
 import { maxRelDiff, measure, nowMs } from "./runtime/timing";
 import { traceFunction, type TraceResult } from "./trace/trace";
+import { measureOnBackend, prepareWebGPU } from "./runtime/webgpu/backend";
 
 export interface Prepared {
   trace: TraceResult;
@@ -171,12 +172,6 @@ export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Tim
   };
 }
 
-function checkBackend(params: AnalyzeParams): void {
-  if (params.backend === "webgpu") {
-    throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto");
-  }
-}
-
 /**
  * Per-kernel times for the viewer and per-line eager costs for the editor: a few extra runs of
  * each executable with a clock around every kernel (about 100 ms each at most).
@@ -201,18 +196,21 @@ function profileInto(p: Prepared, inputs: ArrayValue[], eagerMs: number, compile
 export async function analyze(params: AnalyzeParams): Promise<Report> {
   let p: Prepared;
   try {
-    checkBackend(params);
     p = prepare(params);
   } catch (e) {
     return { ...baseReport(params), error: toErrorInfo(e) };
   }
-  if (params.run === false) return p.report;
+  // backend webgpu / auto: compile for the GPU too; any fault falls back to the CPU with a warning.
+  const gpu = await prepareWebGPU(p, params);
   try {
+    if (params.run === false) return p.report;
     const t = nowMs();
-    p.report.timings = runAndMeasure(p, params);
+    p.report.timings = await measureOnBackend(p, gpu, params, () => runAndMeasure(p, params));
     p.report.stageMs!.run = nowMs() - t;
   } catch (e) {
     p.report.error = toErrorInfo(e);
+  } finally {
+    gpu?.dispose();
   }
   return p.report;
 }

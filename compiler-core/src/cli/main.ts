@@ -3,7 +3,8 @@
 // usage errors exit 2; a JavaScript stack trace is never what a user sees.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { prepare, runAndMeasure, makeInputs, toErrorInfo } from "../api";
+import { prepare, runAndMeasure, makeInputs, toErrorInfo, type Prepared } from "../api";
+import { measureOnBackend, prepareWebGPU, type GpuPrepared } from "../runtime/webgpu/backend";
 import type { AnalyzeParams, Backend } from "../engine/protocol";
 import { JitError } from "../frontend/source";
 import { typeString, type ArrayValue } from "../ir/types";
@@ -100,8 +101,9 @@ function params(o: Options): AnalyzeParams {
   };
 }
 
-function checkBackend(o: Options): void {
-  if (o.backend === "webgpu") throw new JitError("BackendError", "the WebGPU backend is not available in this version of JIT Lens; use --backend cpu or auto", { file: o.file, line: 1, col: 1, endLine: 1, endCol: 1 });
+/** Warnings of the report (e.g. why the WebGPU backend was not used) on stderr. */
+function printWarnings(r: Report): void {
+  for (const w of r.warnings ?? []) process.stderr.write(`jitlens: warning: ${w}\n`);
 }
 
 
@@ -114,7 +116,7 @@ export function timingTable(r: Report, t: Timings): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const lines = rows.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("   "));
   return [
-    `${r.fn}(${r.args.map((a) => `${a.name}=${a.type}`).join(", ")}) on ${t.backend === "cpu" ? "CPU" : "WebGPU"}: ${t.device}`,
+    `${r.fn}(${r.args.map((a) => `${a.name}=${a.type}`).join(", ")}) on ${t.backend === "cpu" ? `CPU: ${t.device}` : t.device}`,
     ...lines,
     `speedup: ${formatSpeedup(t.speedup)} compiled vs interpreted · ${r.kernels?.length ?? 0} kernel${r.kernels?.length === 1 ? "" : "s"} from ${r.eqnCount} ops`,
     `minimum traffic ${formatBytes(t.bytes.minimum)} · first call (trace + compile + run) ${formatMs(t.first_call_ms)} · eager and compiled outputs agree within ${t.max_rel_diff.toExponential(1)} (relative)`,
@@ -144,15 +146,33 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!["trace", "run", "bench"].includes(command)) throw new UsageError(`unknown command '${command}' (expected trace, run or bench)`);
   const o = parseArgs(argv);
-  checkBackend(o);
   const p = prepare(params(o));
   if (o.command === "trace") {
     process.stdout.write(o.format === "json" ? JSON.stringify(p.report, null, 2) + "\n" : irText(p.report.jaxpr!) + "\n");
     return 0;
   }
+  // --backend webgpu|auto: compile for the GPU too; a fault falls back to the CPU with a warning.
+  const gpu = await prepareWebGPU(p, params(o));
+  try {
+    return await runOrBench(o, p, gpu);
+  } finally {
+    gpu?.dispose();
+  }
+}
+
+async function runOrBench(o: Options, p: Prepared, gpu: GpuPrepared | undefined): Promise<number> {
   if (o.command === "run") {
     const inputs = makeInputs(p.trace, o.seed);
-    const outs = (o.mode === "eager" ? p.eager : p.compiled).run(inputs);
+    let outs: ArrayValue[] | undefined;
+    if (gpu) {
+      try {
+        outs = await (o.mode === "eager" ? gpu.eager : gpu.compiled).runAsync(inputs);
+      } catch (e) {
+        (p.report.warnings ??= []).push(`WebGPU run failed, ran on the CPU instead: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    printWarnings(p.report);
+    outs ??= (o.mode === "eager" ? p.eager : p.compiled).run(inputs);
     if (o.outDir) {
       mkdirSync(o.outDir, { recursive: true });
       outs.forEach((a, i) => writeFileSync(path.join(o.outDir!, `${i}.npy`), writeNpy(a)));
@@ -162,11 +182,13 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
-  const t = runAndMeasure(p, params(o), o.seed);
+  const t = await measureOnBackend(p, gpu, params(o), () => runAndMeasure(p, params(o), o.seed), o.seed);
   p.report.timings = t;
+  printWarnings(p.report);
   if (o.format === "json") {
     const { backend, device, eager, compiled, speedup, first_call_ms, kernels, bytes, max_rel_diff } = t;
-    process.stdout.write(JSON.stringify({ file: o.file, fn: p.report.fn, backend, device, eager, compiled, speedup, first_call_ms, kernels, bytes, max_rel_diff, eqns: p.report.eqnCount }, null, 2) + "\n");
+    const warnings = p.report.warnings?.length ? { warnings: p.report.warnings } : {};
+    process.stdout.write(JSON.stringify({ file: o.file, fn: p.report.fn, backend, device, eager, compiled, speedup, first_call_ms, kernels, bytes, max_rel_diff, eqns: p.report.eqnCount, ...warnings }, null, 2) + "\n");
   } else {
     process.stdout.write(timingTable(p.report, t) + "\n");
   }

@@ -62,3 +62,22 @@ export function maxRelDiff(a: ArrayValue, b: ArrayValue, tiny = 1e-30): number {
   }
   return worst;
 }
+
+/** measure() for asynchronous work (e.g. GPU runs awaited to completion). */
+export async function measureAsync(fn: () => Promise<void>, opts: MeasureOptions): Promise<TimingStat> {
+  const warmup = opts.warmup ?? 1;
+  for (let i = 0; i < warmup; i++) await fn();
+  const maxRuns = opts.maxRuns ?? Infinity;
+  const maxTimeMs = opts.maxTimeMs ?? Infinity;
+  const times: number[] = [];
+  let total = 0;
+  do {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    times.push(dt);
+    total += dt;
+    if (times.length >= maxRuns || total >= maxTimeMs) break;
+  } while (times.length < opts.minRuns || total < opts.minTimeMs);
+  return summarize(times);
+}
