@@ -84,6 +84,7 @@ function stage(target) {
   for (const f of ["package.json", "README.md", "LICENSE", "LICENSE.md", "LICENSE.txt", "CHANGELOG.md"]) copy(root, dir, f);
   for (const f of fs.readdirSync(path.join(root, "dist"))) if (/\.(js|css)$/.test(f)) copy(root, dir, path.join("dist", f));
   copy(root, dir, "media");
+  copy(root, dir, path.join("extension", "python"), (rel) => !rel.includes("__pycache__")); // the compare helper (jitlens compare)
   if (fs.existsSync(path.join(root, "docs"))) for (const f of fs.readdirSync(path.join(root, "docs"))) if (f.endsWith(".png")) copy(root, dir, path.join("docs", f));
   // The webgpu package: its JS, manifest and licence, and this target's Dawn only.
   const to = path.join(dir, "dist", "node_modules", "webgpu");
@@ -118,6 +119,7 @@ for (const target of targets) {
   const missing = required.filter((f) => !files.includes(f));
   if (missing.length) fail(`${target}: would not contain ${missing.join(", ")} (is the build complete?)`);
   const allowed = (f) => /^(package\.json|README\.md|LICENSE(\.md|\.txt)?|CHANGELOG\.md|dist\/[^/]+\.(js|css)|docs\/[^/]+\.png|media\/.+)$/.test(f) ||
+    /^extension\/python\/[^/]+\.py$/.test(f) ||
     f.startsWith(`dist/node_modules/webgpu/dist/${TARGETS[target]}/`) || /^dist\/node_modules\/webgpu\/[^/]+$/.test(f);
   const leaked = files.filter((f) => !allowed(f));
   if (leaked.length) fail(`${target}: would contain files that must stay out:\n  ${leaked.slice(0, 20).join("\n  ")}`);

@@ -135,6 +135,133 @@ export interface Report {
   warnings?: string[];
   /** Wall-clock ms of each stage of this request (trace, compile, run). */
   stageMs?: Record<string, number>;
+  /** The same function run by the user's own NumPy and JAX (`jitlens compare`, "Compare with JAX"). */
+  compare?: CompareResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ground truth: the user's own NumPy and JAX (compiler-core/src/compare.ts, docs/COMPARE.md)
+
+export const COMPARE_VERSION = 1;
+
+/** One way the Python helper ran the function: plain NumPy, JAX eager, or `jax.jit`. */
+export interface CompareRun {
+  /** The first call in ms: for `jax.jit` this is trace + compile + run (XLA's compile time). */
+  first_call_ms?: number;
+  /** Warm timings: warm-up, then at least `minRuns` runs and `minTimeMs`, as for ours. */
+  timing?: TimingStat;
+  /** Types of the output leaves in pytree order, e.g. `["f32[512]"]`. */
+  outputs?: string[];
+  /** Difference of its outputs from our compiled outputs on the same inputs: max |theirs - ours| / max |ours|, the largest over the outputs;
+   *  absent when either side did not run or the shapes differ (then `warnings` says why). */
+  max_rel_diff?: number;
+  /** Why it did not run, e.g. `does not run under NumPy: AttributeError: ...` with the user's file:line as span. */
+  error?: ErrorInfo;
+}
+
+/** One input array, as the Python side loaded it. */
+export interface CompareInput {
+  /** Path of the leaf in the arguments, e.g. `x` or `params[0][1]` (JAX's flattening order). */
+  path: string;
+  /** e.g. `f32[512,1024]`. */
+  type: string;
+  /** SHA-256 of the array's bytes as Python saw them. */
+  sha256: string;
+  /** True when the bytes are identical to the inputs JIT Lens itself ran on. */
+  matches: boolean;
+}
+
+/** A reference to one equation in a jaxpr text. */
+export interface JaxprEqnRef {
+  /** Index in the (flattened) equation list that was compared. */
+  index: number;
+  /** 0-based line of the text where the equation starts: ours index `Report.jaxpr`, JAX's `compare.jaxpr.split("\n")`. */
+  line: number;
+  prim: string;
+  /** Result types, e.g. `["f32[512]"]`. */
+  outs: string[];
+  /** The equation's first line, trimmed. */
+  text: string;
+}
+
+export interface JaxprMismatch {
+  /** `type`: same primitive, different result shape/dtype; `params`: same primitive and types, different params;
+   *  `only_ours` / `only_jax`: an equation with no partner; `inputs` / `outputs`: the jaxprs' signatures differ. */
+  kind: "type" | "params" | "only_ours" | "only_jax" | "inputs" | "outputs";
+  ours?: JaxprEqnRef;
+  jax?: JaxprEqnRef;
+  /** One line for people, e.g. `exp: ours gives f32[8], JAX gives f32[8,1]`. */
+  message: string;
+}
+
+/** Structural diff of our jaxpr against `jax.make_jaxpr`'s (equations aligned by primitive name). */
+export interface JaxprDiff {
+  /** Same primitive sequence, same result types, same inputs and number of outputs (params not required). */
+  same: boolean;
+  samePrimitives: boolean;
+  sameTypes: boolean;
+  /** Aligned equations also agree on their params (e.g. `dimension_numbers`, `axes`). */
+  sameParams: boolean;
+  counts: { ours: number; jax: number; matched: number };
+  /** Aligned equations, in order: indices into the compared lists and their 0-based text lines (for side-by-side views). */
+  pairs: { ours: number; jax: number; oursLine: number; jaxLine: number }[];
+  /** At most 200; `truncated` when there were more. */
+  mismatches: JaxprMismatch[];
+  truncated?: boolean;
+  /** How the texts were normalised, e.g. JAX's custom_jvp_call replaced by its body. */
+  notes: string[];
+}
+
+/** Kernels of XLA's compiled HLO (counted by compare_diff.ts's countXlaKernels). */
+export interface XlaKernels {
+  /** `fusion` instructions outside fused computations: one kernel each. */
+  fusions: number;
+  /** Fusions by kind: kLoop, kInput, kOutput, kCustom. */
+  byKind: Record<string, number>;
+  /** `custom-call` instructions (cuBLAS/cuDNN GEMMs and convolutions, CPU runtime calls). */
+  customCalls: number;
+  /** Other data-moving or computing instructions left unfused (copy, dot, sort, ...). */
+  otherOps: number;
+  otherByOp: Record<string, number>;
+  /** fusions + customCalls + otherOps: comparable to our compiled kernel count. */
+  kernels: number;
+}
+
+export interface CompareResult {
+  version: typeof COMPARE_VERSION;
+  /** The interpreter that ran the helper and how it was chosen. */
+  python: { path: string; source: "explicit" | "setting" | "PATH" };
+  /** Versions found in that environment (absent: not installed). */
+  versions: { python?: string; numpy?: string; jax?: string; jaxlib?: string };
+  /** JAX's default backend (`cpu`, `gpu`, `tpu`) and its first device, e.g. `NVIDIA H100 80GB HBM3 (cuda:0)`. */
+  jax?: { backend: string; device: string; devices: number };
+  /** What could not be compared and why, one sentence each (e.g. JAX is not installed). */
+  missing: string[];
+  warnings: string[];
+  /** A failure that stopped the comparison (no interpreter, timeout, syntax error in the file, ...). */
+  error?: ErrorInfo;
+  /** The seed of the random inputs (as `--seed`); the inputs themselves are JIT Lens's, passed as .npy files. */
+  seed: number;
+  inputs: CompareInput[];
+  /** Every input matched ours bit for bit. */
+  inputsMatch: boolean;
+  runs: { numpy?: CompareRun; jax_eager?: CompareRun; jax_jit?: CompareRun };
+  /** `str(jax.make_jaxpr(f)(*args))`. */
+  jaxpr?: string;
+  /** `jax.jit(f).lower(*args).as_text()` (StableHLO). */
+  stablehlo?: string;
+  /** `jax.jit(f).lower(*args).compile().as_text()` (XLA's optimized HLO for this backend). */
+  hlo?: string;
+  /** Errors of the jaxpr / lowering / compile steps (the runs keep their own). */
+  stageErrors?: { jaxpr?: ErrorInfo; stablehlo?: ErrorInfo; hlo?: ErrorInfo };
+  /** Kernels of the compiled HLO. */
+  xla?: XlaKernels;
+  /** Our jaxpr against JAX's, when both exist. */
+  jaxprDiff?: JaxprDiff;
+  /** Wall-clock ms of the whole comparison (helper start to result). */
+  elapsed_ms: number;
+  /** Only in hand-made samples (test fixtures): says that nothing in it was measured. */
+  synthetic?: string;
 }
 
 export function irText(lines: IRLine[]): string {

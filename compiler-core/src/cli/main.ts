@@ -11,6 +11,7 @@ import { typeString, type ArrayValue } from "../ir/types";
 import { writeNpy } from "../npy";
 import { formatError, irText, type Report, type Timings } from "../report";
 import { formatBytes, formatMs, formatSpeedup } from "../format";
+import { compareCommand } from "./compare";
 
 const USAGE = `JIT Lens: trace, compile and time a jax.numpy function with JIT Lens's own compiler.
 
@@ -19,6 +20,9 @@ Usage:
   jitlens run   FILE --fn NAME [--arg NAME=SPEC]... [--mode eager|compiled]
                 [--backend auto|webgpu|cpu] [--seed N] [--out-dir DIR]
   jitlens bench FILE --fn NAME [--arg NAME=SPEC]... [--backend auto|webgpu|cpu] [--format text|json]
+  jitlens compare FILE --fn NAME [--arg NAME=SPEC]... [--python PATH] [--timeout SECONDS]
+                [--seed N] [--backend auto|webgpu|cpu] [--format text|json]
+                (runs the function in your Python with NumPy and JAX: it executes your code)
 
 Argument specs: f32[512,1024], i32[8], bool[4], f32[] (a scalar), load("x.npy"), a Python
 literal for a static argument (3, 0.5, "relu"), and tuples/lists/dicts of these. Without
@@ -38,6 +42,9 @@ interface Options {
   backend: Backend;
   seed: number;
   outDir?: string;
+  /** compare: the Python interpreter, and the helper's time limit in seconds. */
+  python?: string;
+  timeoutS?: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -71,6 +78,13 @@ function parseArgs(argv: string[]): Options {
         break;
       }
       case "--out-dir": o.outDir = value(); break;
+      case "--python": o.python = value(); break;
+      case "--timeout": {
+        const v = Number(value());
+        if (!Number.isFinite(v) || v <= 0) throw new UsageError("--timeout must be a positive number of seconds");
+        o.timeoutS = v;
+        break;
+      }
       default:
         if (a.startsWith("-")) throw new UsageError(`unknown option ${a}`);
         positional.push(a);
@@ -144,8 +158,9 @@ async function main(argv: string[]): Promise<number> {
     startEngineServer();
     return -1; // keep running
   }
-  if (!["trace", "run", "bench"].includes(command)) throw new UsageError(`unknown command '${command}' (expected trace, run or bench)`);
+  if (!["trace", "run", "bench", "compare"].includes(command)) throw new UsageError(`unknown command '${command}' (expected trace, run, bench or compare)`);
   const o = parseArgs(argv);
+  if (o.command === "compare") return compareCommand({ file: o.file, fn: o.fn!, format: o.format, seed: o.seed, python: o.python, timeoutS: o.timeoutS }, params(o));
   const p = prepare(params(o));
   if (o.command === "trace") {
     process.stdout.write(o.format === "json" ? JSON.stringify(p.report, null, 2) + "\n" : irText(p.report.jaxpr!) + "\n");
