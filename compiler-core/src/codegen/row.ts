@@ -244,6 +244,66 @@ export function rowFusible(spec: RowKernelSpec): boolean {
   }
 }
 
+export type RowNode = Node;
+
+/** The inner loops' schedule of a row kernel (shared by the JS and WGSL generators). */
+export interface RowSchedule {
+  /** Per inner loop p: its sinks (the inputs of the reductions accumulated in it, the row-level outputs written in it). */
+  sinks: Node[][];
+  /** The row-level values `roots` need, not looking through nodes where `leaf` is true (those are included). */
+  closure: (roots: Node[], leaf: (n: Node) => boolean) => Set<Node>;
+  /** The first loop that computes each row-level op value. */
+  firstLoop: Map<Node, number>;
+  /** Row-level values kept in a scratch row: computed in firstLoop, loaded in later loops. */
+  loaded: Set<Node>;
+  /** In loop p, whether a value is loaded from its scratch row rather than computed. */
+  isLeafIn: (p: number) => (n: Node) => boolean;
+}
+
+/**
+ * Which values each inner loop computes, and which row-level values more than one loop needs
+ * (kept in a scratch row when `scratchAllowed` and there are several loops; else recomputed).
+ */
+export function rowSchedule(spec: RowKernelSpec, an: RowAnalysis, scratchAllowed: boolean): RowSchedule {
+  const { nodes } = an;
+  // Sinks of each inner loop: reductions accumulated in it and row outputs written in it.
+  const outNode = new Map<number, Node>(spec.outputs.map((v, k) => [v.id, an.outputs[k]]));
+  const L = an.loops;
+  const sinks: Node[][] = Array.from({ length: L }, () => []);
+  for (const n of nodes) if (n.type === "red") sinks[n.deps[0].phase].push(n.deps[0]);
+  const rowOuts = spec.outputs.filter((v) => outNode.get(v.id)!.row);
+  for (const v of rowOuts) sinks[outNode.get(v.id)!.phase].push(outNode.get(v.id)!);
+
+  // Which row-level op values more than one loop needs: kept in a scratch row.
+  const closure = (roots: Node[], leaf: (n: Node) => boolean): Set<Node> => {
+    const seen = new Set<Node>();
+    const stack = roots.filter((n) => n.row);
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      if (leaf(n)) continue;
+      for (const d of n.deps) if (d.row) stack.push(d);
+    }
+    return seen;
+  };
+  const plain = sinks.map((s) => closure(s, () => false));
+  const firstLoop = new Map<Node, number>();
+  const multi = new Set<Node>();
+  plain.forEach((set, p) => {
+    for (const n of set) {
+      if (n.type !== "op" || !n.row) continue;
+      if (!firstLoop.has(n)) firstLoop.set(n, p);
+      else multi.add(n);
+    }
+  });
+  const scratchOk = scratchAllowed && L > 1;
+  const loaded = new Set<Node>();
+  const isLeafIn = (p: number) => (n: Node) => scratchOk && multi.has(n) && firstLoop.get(n)! < p;
+  for (let p = 0; p < L; p++) for (const n of closure(sinks[p], isLeafIn(p))) if (isLeafIn(p)(n)) loaded.add(n);
+  return { sinks, closure, firstLoop, loaded, isLeafIn };
+}
+
 /** Code for a row kernel body, usable standalone or inside a matmul. */
 export interface RowCode {
   /** Module-level declarations (helpers, scratch rows). */
@@ -359,41 +419,10 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
     }, (h) => helpers.add(h));
   };
 
-  // Sinks of each inner loop: reductions accumulated in it and row outputs written in it.
   const outNode = new Map<number, Node>(spec.outputs.map((v, k) => [v.id, an.outputs[k]]));
   const L = an.loops;
-  const sinks: Node[][] = Array.from({ length: L }, () => []);
-  for (const n of nodes) if (n.type === "red") sinks[n.deps[0].phase].push(n.deps[0]);
   const rowOuts = spec.outputs.filter((v) => outNode.get(v.id)!.row);
-  for (const v of rowOuts) sinks[outNode.get(v.id)!.phase].push(outNode.get(v.id)!);
-
-  // Which row-level op values more than one loop needs: kept in a scratch row.
-  const closure = (roots: Node[], leaf: (n: Node) => boolean): Set<Node> => {
-    const seen = new Set<Node>();
-    const stack = roots.filter((n) => n.row);
-    while (stack.length) {
-      const n = stack.pop()!;
-      if (seen.has(n)) continue;
-      seen.add(n);
-      if (leaf(n)) continue;
-      for (const d of n.deps) if (d.row) stack.push(d);
-    }
-    return seen;
-  };
-  const plain = sinks.map((s) => closure(s, () => false));
-  const firstLoop = new Map<Node, number>();
-  const multi = new Set<Node>();
-  plain.forEach((set, p) => {
-    for (const n of set) {
-      if (n.type !== "op" || !n.row) continue;
-      if (!firstLoop.has(n)) firstLoop.set(n, p);
-      else multi.add(n);
-    }
-  });
-  const scratchOk = nInner <= SCRATCH_MAX && L > 1;
-  const loaded = new Set<Node>();
-  const isLeafIn = (p: number) => (n: Node) => scratchOk && multi.has(n) && firstLoop.get(n)! < p;
-  for (let p = 0; p < L; p++) for (const n of closure(sinks[p], isLeafIn(p))) if (isLeafIn(p)(n)) loaded.add(n);
+  const { sinks, closure, firstLoop, loaded, isLeafIn } = rowSchedule(spec, an, nInner <= SCRATCH_MAX);
   const scratch = new Map<Node, string>();
   for (const n of loaded) {
     const s = fresh(`row_${nm(n)}`);

@@ -268,16 +268,36 @@ export interface LoopSpec {
   header?: string;
 }
 
-type View = number[];
+/**
+ * One dimension of a value seen from the loop (as in codegen/js.ts): its index is `b + a * i_d`
+ * for loop dimension `d` (d = -1: the constant `b`). Slices scale and shift, rev negates,
+ * transposes permute, broadcasts drop dimensions; a size-1 dimension is always index 0.
+ */
+interface Ent { d: number; a: number; b: number }
+type AView = Ent[];
+const entKey = (e: Ent) => (e.d < 0 ? `${e.b}` : `${e.a}i${e.d}+${e.b}`);
+const viewKeyOf = (v: AView) => v.map(entKey).join(",");
+const CONST0: Ent = { d: -1, a: 0, b: 0 };
 
-/** A loop kernel: the elementwise equations of `spec` computed per element of the loop shape. */
+/** Data movement the loop kernel computes by indexing: an affine view per read, counters and selects. */
+export function isWgslIndexOp(e: Eqn): boolean {
+  switch (e.prim) {
+    case "slice": case "rev": case "transpose": case "iota": return true;
+    case "concatenate": return e.inputs.length <= 4;
+    case "pad": return (e.params as { padding_config: [number, number, number][] }).padding_config.every(([, , k]) => k === 0);
+    default: return false;
+  }
+}
+
+/** A loop kernel: the elementwise equations of `spec` (and broadcast_in_dim, slice, rev,
+ *  transpose, concatenate, pad without interior padding, iota) computed per element of the loop shape. */
 export function generateWgslLoop(spec: LoopSpec, opts: WgslOptions = {}): WgslKernel {
   const R = spec.loopShape.length;
   const producer = new Map<number, Eqn>();
   for (const e of spec.eqns) for (const o of e.outputs) producer.set(o.id, e);
   const inputIds = new Set(spec.inputs.map((v) => v.id));
   const helpers = new Set<string>();
-  const used = new Set<string>();
+  const used = new Set<string>(["i", "gid", "nwg"]);
   const unique = (stem: string): string => {
     let n = stem;
     for (let k = 1; used.has(n); k++) n = `${stem}_${k}`;
@@ -289,70 +309,155 @@ export function generateWgslLoop(spec: LoopSpec, opts: WgslOptions = {}): WgslKe
   const outName = new Map<number, string>();
   for (const v of spec.outputs) outName.set(v.id, unique(`out_${wgslIdent(spec.name(v))}`));
 
-  interface Read { buf: string; value: string; strides: number[] }
+  interface Read { v: Var; buf: string; value: string; strides: number[]; offset: number }
   const reads: Read[] = [];
   const readByKey = new Map<string, Read>();
   const stmts: { name: string; expr: string; read?: Read }[] = [];
   const memo = new Map<string, string>();
-  const keyOf = (v: Var, view: View): string => `${v.id}:${view.join(",")}`;
+  const keyOf = (v: Var, view: AView): string => `${v.id}:${viewKeyOf(view)}`;
 
-  const readOf = (v: Var, view: View): string => {
+  const readOf = (v: Var, view: AView): string => {
     const key = keyOf(v, view);
     const hit = readByKey.get(key);
     if (hit) return hit.value;
     const strides = new Array<number>(R).fill(0);
     const rs = rowStrides(v.aval.shape);
-    view.forEach((d, i) => { if (d >= 0) strides[d] += rs[i]; });
-    const r: Read = { buf: inName.get(v.id)!, value: unique(`v_${wgslIdent(spec.name(v))}`), strides };
+    let offset = 0;
+    view.forEach((en, i) => { offset += rs[i] * en.b; if (en.d >= 0) strides[en.d] += rs[i] * en.a; });
+    const r: Read = { v, buf: inName.get(v.id)!, value: unique(`v_${wgslIdent(spec.name(v))}`), strides, offset };
     reads.push(r);
     readByKey.set(key, r);
     stmts.push({ name: r.value, expr: "", read: r });
     return r.value;
   };
-  const identity = (v: Var): View => v.aval.shape.map((d, i) => (d === 1 ? -1 : i));
-  const operandViews = (e: Eqn, view: View): View[] => {
-    if (e.prim !== "broadcast_in_dim") {
-      return e.inputs.map((x) => {
-        const shape = x.aval.shape;
-        if (shape.length === 0) return [];
-        if (shape.length !== e.outputs[0].aval.shape.length) throw new WgslUnsupported(`operand of rank ${shape.length} for an output of rank ${e.outputs[0].aval.shape.length}`);
-        return shape.map((d, i) => (d === 1 ? -1 : view[i]));
-      });
+  // Loop coordinates some values need (iota, the ranges of concatenate and pad), as i32; those
+  // loop dimensions are never merged.
+  const counterDims = new Set<number>();
+  const counterOf = (d: number): string => { counterDims.add(d); return `k${d}`; };
+  const fix = (shape: readonly number[], view: AView): AView => view.map((en, i) => (shape[i] === 1 ? CONST0 : en));
+  const identity = (v: Var): AView => v.aval.shape.map((d, i) => (d === 1 ? CONST0 : { d: i, a: 1, b: 0 }));
+  const shifted = (en: Ent, by: number): Ent => ({ d: en.d, a: en.a, b: en.b + by });
+  const operandViews = (e: Eqn, view: AView): AView[] => {
+    const x0 = e.inputs[0];
+    switch (e.prim) {
+      case "broadcast_in_dim": {
+        const dims = (e.params as { broadcast_dimensions: number[] }).broadcast_dimensions;
+        return [fix(x0.aval.shape, dims.map((d) => view[d]))];
+      }
+      case "slice": {
+        const p = e.params as { start_indices: number[]; strides: number[] | null };
+        return [fix(x0.aval.shape, view.map((en, k) => {
+          const st = p.strides ? p.strides[k] : 1;
+          return { d: en.d, a: en.a * st, b: en.b * st + p.start_indices[k] };
+        }))];
+      }
+      case "rev": {
+        const dims = (e.params as { dimensions: number[] }).dimensions;
+        return [fix(x0.aval.shape, view.map((en, k) => (dims.includes(k) ? { d: en.d, a: -en.a, b: x0.aval.shape[k] - 1 - en.b } : en)))];
+      }
+      case "transpose": {
+        const perm = (e.params as { permutation: number[] }).permutation;
+        const inView = new Array<Ent>(perm.length);
+        perm.forEach((src, j) => { inView[src] = view[j]; });
+        return [fix(x0.aval.shape, inView)];
+      }
+      case "concatenate": {
+        const dim = (e.params as { dimension: number }).dimension;
+        let start = 0;
+        return e.inputs.map((x) => {
+          const v = fix(x.aval.shape, view.map((en, k) => (k === dim ? shifted(en, -start) : en)));
+          start += x.aval.shape[dim];
+          return v;
+        });
+      }
+      case "pad": {
+        const cfg = (e.params as { padding_config: [number, number, number][] }).padding_config;
+        return [fix(x0.aval.shape, view.map((en, k) => shifted(en, -cfg[k][0]))), []];
+      }
+      case "iota":
+        return [];
+      default:
+        return e.inputs.map((x) => {
+          const shape = x.aval.shape;
+          if (shape.length === 0) return [];
+          if (shape.length !== view.length) throw new WgslUnsupported(`operand of rank ${shape.length} for an output of rank ${view.length}`);
+          return fix(shape, view);
+        });
     }
-    const dims = (e.params as { broadcast_dimensions: number[] }).broadcast_dimensions;
-    return [e.inputs[0].aval.shape.map((d, i) => (d === 1 ? -1 : view[dims[i]]))];
   };
-  const wanted = new Map<number, Map<string, View>>();
-  const want = (a: Atom, view: View) => {
+  const wanted = new Map<number, Map<string, AView>>();
+  const want = (a: Atom, view: AView) => {
     if (a.kind !== "var" || inputIds.has(a.id)) return;
     if (!producer.has(a.id)) throw new Error(`loop kernel: var ${spec.name(a)} is neither produced nor an input`);
     let views = wanted.get(a.id);
     if (!views) wanted.set(a.id, (views = new Map()));
-    views.set(view.join(","), view);
+    views.set(viewKeyOf(view), view);
   };
   for (const v of spec.outputs) want(v, identity(v));
   for (let j = spec.eqns.length - 1; j >= 0; j--) {
     const e = spec.eqns[j];
     for (const view of wanted.get(e.outputs[0].id)?.values() ?? []) operandViews(e, view).forEach((ov, k) => want(e.inputs[k], ov));
   }
-  const valueOf = (a: Atom, view: View): string => {
+  const valueOf = (a: Atom, view: AView): string => {
     if (a.kind === "lit") return litText(a, helpers);
     if (inputIds.has(a.id)) return readOf(a, view);
     return memo.get(keyOf(a, view))!;
+  };
+  /** The index along a dimension seen through `en`, as i32 text. */
+  const indexExpr = (en: Ent): { text: string; constant: boolean } => {
+    if (en.d < 0) return { text: `${en.b}`, constant: true };
+    const c = counterOf(en.d);
+    const scaled = en.a === 1 ? c : `${en.a} * ${c}`;
+    return { text: en.b === 0 ? `(${scaled})` : `(${scaled} + ${en.b})`.replace("+ -", "- "), constant: false };
   };
   for (const e of spec.eqns) {
     const out = e.outputs[0];
     for (const view of wanted.get(out.id)?.values() ?? []) {
       const views = operandViews(e, view);
       const args = e.inputs.map((x, k) => valueOf(x, views[k]));
-      if (e.prim === "broadcast_in_dim") { memo.set(keyOf(out, view), args[0]); continue; }
+      if (e.prim === "broadcast_in_dim" || e.prim === "slice" || e.prim === "rev" || e.prim === "transpose") { memo.set(keyOf(out, view), args[0]); continue; }
       const name = unique(`v_${wgslIdent(spec.name(out))}`);
-      const aux = (expr: string): string => {
-        const t = unique(`${name}_t`);
-        stmts.push({ name: t, expr });
-        return t;
-      };
-      const expr = wgslOpExpr(e, args, helpers, aux);
+      let expr: string;
+      if (e.prim === "iota") {
+        const ix = indexExpr(view[(e.params as { dimension: number }).dimension]).text;
+        const dt = out.aval.dtype;
+        expr = dt === "bool" ? `select(0u, 1u, ${ix} != 0)` : dt === "i32" ? ix : dt === "f32" ? `f32(${ix})` : unsupported("iota", dt);
+      } else if (e.prim === "concatenate") {
+        const dim = (e.params as { dimension: number }).dimension;
+        const en = view[dim];
+        const ix = indexExpr(en);
+        let start = 0;
+        const ends = e.inputs.map((x) => (start += x.aval.shape[dim]));
+        if (ix.constant) {
+          expr = args[Math.max(0, ends.findIndex((end) => en.b < end))];
+        } else {
+          expr = args[args.length - 1];
+          for (let k = args.length - 2; k >= 0; k--) expr = `select(${expr}, ${args[k]}, ${ix.text} < ${ends[k]})`;
+        }
+      } else if (e.prim === "pad") {
+        const cfg = (e.params as { padding_config: [number, number, number][] }).padding_config;
+        const conds: string[] = [];
+        view.forEach((en, k) => {
+          const [lo, hi] = cfg[k];
+          if (lo <= 0 && hi <= 0) return;
+          const ix = indexExpr(en);
+          const n = e.inputs[0].aval.shape[k];
+          if (ix.constant) {
+            if (en.b < lo || en.b >= lo + n) conds.push("false");
+            return;
+          }
+          if (lo > 0) conds.push(`${ix.text} >= ${lo}`);
+          if (hi > 0) conds.push(`${ix.text} < ${lo + n}`);
+        });
+        expr = conds.length ? `select(${args[1]}, ${args[0]}, ${conds.join(" && ")})` : args[0];
+      } else {
+        const aux = (x: string): string => {
+          const t = unique(`${name}_t`);
+          stmts.push({ name: t, expr: x });
+          return t;
+        };
+        expr = wgslOpExpr(e, args, helpers, aux);
+      }
       stmts.push({ name, expr: `${expr}; // ${e.prim}` });
       memo.set(keyOf(out, view), name);
     }
@@ -364,33 +469,47 @@ export function generateWgslLoop(spec: LoopSpec, opts: WgslOptions = {}): WgslKe
     return { buf: outName.get(v.id)!, value: val };
   });
 
-  // Merge loop dimensions (size-1 dims dropped; neighbours whose strides line up joined).
+  // Merge loop dimensions (size-1 dims dropped; neighbours whose strides line up joined; a
+  // dimension whose coordinate a value needs stays on its own).
   const total = spec.loopShape.reduce((p, d) => p * d, 1);
-  const dims: { size: number; strides: number[] }[] = [];
+  const dims: { size: number; strides: number[]; counter?: number }[] = [];
   for (let d = R - 1; d >= 0; d--) {
     const size = spec.loopShape[d];
     if (size === 1) continue;
     const st = reads.map((r) => r.strides[d]);
     const cur = dims[dims.length - 1];
-    if (cur && st.every((s, k) => s === cur.strides[k] * cur.size)) cur.size *= size;
-    else dims.push({ size, strides: st });
+    if (cur && !counterDims.has(d) && cur.counter === undefined && st.every((s, k) => s === cur.strides[k] * cur.size)) cur.size *= size;
+    else dims.push({ size, strides: st, counter: counterDims.has(d) ? d : undefined });
   }
   dims.reverse();
   const L = dims.length;
   const inner = new Array<number>(L);
   { let s = 1; for (let d = L - 1; d >= 0; d--) { inner[d] = s; s *= dims[d].size; } }
   const coordNeeded = new Set<number>();
-  const index = reads.map((_, k) => {
+  dims.forEach((dm, d) => { if (dm.counter !== undefined) coordNeeded.add(d); });
+  const index = reads.map((r, k) => {
+    const n = r.v.aval.shape.reduce((p, x) => p * x, 1);
+    if (n === 0) return null; // an empty operand (of a concatenate): never selected
     const contiguous = dims.every((dm, d) => dm.strides[k] === inner[d]);
-    if (contiguous && L > 0) return "i";
+    if (contiguous && L > 0 && r.offset === 0) return "i";
+    // Range of the index over the loop: reads of concatenate/pad operands outside their range are
+    // discarded by the select, but they are clamped to stay inside the buffer.
+    let lo = r.offset, hi = r.offset;
+    dims.forEach((dm) => { const s = dm.strides[k] * (dm.size - 1); if (s < 0) lo += s; else hi += s; });
+    if (lo === hi) return `${Math.min(Math.max(lo, 0), n - 1)}u`; // a constant index
+    const signed = lo < 0 || dims.some((dm) => dm.strides[k] < 0);
     const terms: string[] = [];
     dims.forEach((dm, d) => {
       const s = dm.strides[k];
       if (s === 0) return;
       coordNeeded.add(d);
-      terms.push(s === 1 ? `c${d}` : `c${d} * ${s}u`);
+      const c = signed ? `i32(c${d})` : `c${d}`;
+      terms.push(s === 1 ? c : `${c} * ${s}${signed ? "" : "u"}`);
     });
-    return terms.join(" + ") || "0u";
+    if (r.offset) terms.push(signed ? `${r.offset}` : `${r.offset}u`);
+    const expr = terms.join(" + ").replace(/\+ -/g, "- ") || (signed ? "0" : "0u");
+    if (lo < 0 || hi > n - 1) return signed ? `u32(clamp(${expr}, 0, ${n - 1}))` : `min(${expr}, ${n - 1}u)`;
+    return signed ? `u32(${expr})` : expr;
   });
 
   const wg = Math.min(opts.workgroupSize ?? 256, 256);
@@ -405,10 +524,15 @@ export function generateWgslLoop(spec: LoopSpec, opts: WgslOptions = {}): WgslKe
     const q = inner[d] === 1 ? "i" : `(i / ${inner[d]}u)`;
     body.push(d === 0 ? `let c${d} = ${q};` : `let c${d} = ${q} % ${dims[d].size}u;`);
   }
+  for (const dm of dims) if (dm.counter !== undefined) body.push(`let k${dm.counter} = i32(c${dims.indexOf(dm)});`);
+  // A counter of a size-1 (dropped) loop dimension is 0.
+  for (const d of counterDims) if (!dims.some((dm) => dm.counter === d)) body.push(`let k${d} = 0;`);
   const readIndex = new Map(reads.map((r, k) => [r.value, index[k]]));
   for (const s of stmts) {
-    if (s.read) body.push(`let ${s.name} = ${s.read.buf}[${readIndex.get(s.name)}];`);
-    else body.push(`let ${s.name} = ${s.expr}${s.expr.includes("//") ? "" : ";"}`);
+    if (s.read) {
+      const ix = readIndex.get(s.name);
+      body.push(ix === null ? `let ${s.name} = ${zeroOf(s.read.v.aval.dtype)};` : `let ${s.name} = ${s.read.buf}[${ix}];`);
+    } else body.push(`let ${s.name} = ${s.expr}${s.expr.includes("//") ? "" : ";"}`);
   }
   for (const o of outs) body.push(`${o.buf}[i] = ${o.value};`);
   lines.push("");
@@ -427,3 +551,5 @@ export function generateWgslLoop(spec: LoopSpec, opts: WgslOptions = {}): WgslKe
     dispatches: total === 0 ? [] : [{ entry: "main", workgroups: [gridSize(total, wg, opts), 1, 1] }],
   };
 }
+
+const zeroOf = (dt: DType): string => (dt === "f32" ? "0.0" : dt === "i32" ? "0" : "0u");

@@ -14,6 +14,7 @@ import type { Params } from "../ir/primitives";
 import type { Atom, DType, Eqn, Var } from "../ir/types";
 import { size } from "../ir/types";
 import { helperCode } from "./wgsl_math";
+import type { WgslEpilogue } from "./wgsl_row";
 import {
   bindings, constText, convertValue, gridSize, litText, rowStrides, storageType, wgslIdent, WgslUnsupported,
   type WgslKernel, type WgslOptions,
@@ -26,6 +27,10 @@ export interface WgslOpSpec {
   /** The outputs written (a subset for split). */
   outputs: readonly Var[];
   name: (v: Var) => string;
+  /** dot_general only: an elementwise epilogue applied to each output element before it is
+   *  written (its buffer names are the kernel's; the dot's output is written only if it is among
+   *  the epilogue's outputs). */
+  epilogue?: WgslEpilogue;
 }
 
 const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
@@ -59,6 +64,7 @@ interface Ctx {
   /** Value of scalar operand k. */
   scalar: (k: number) => string;
   out: (j?: number) => string | undefined;
+  epilogue?: WgslEpilogue;
   opts: WgslOptions;
   wg: number;
 }
@@ -89,9 +95,17 @@ export function generateWgslOp(spec: WgslOpSpec, opts: WgslOptions = {}): WgslKe
     return n;
   };
   const inName = new Map<number, string>();
-  for (const v of spec.inputs) inName.set(v.id, unique(`in_${wgslIdent(spec.name(v))}`));
   const outName = new Map<number, string>();
-  for (const v of spec.outputs) outName.set(v.id, unique(`out_${wgslIdent(spec.name(v))}`));
+  const ep = spec.epilogue;
+  if (ep) {
+    if (e.prim !== "dot_general") throw new Error(`${e.prim}: only dot_general takes an epilogue`);
+    for (const v of spec.inputs) { const n = ep.inBuf.get(v.id); if (!n) throw new Error("epilogue: an input without a buffer name"); inName.set(v.id, n); used.add(n); }
+    for (const v of spec.outputs) { const n = ep.outBuf.get(v.id); if (!n) throw new Error("epilogue: an output without a buffer name"); outName.set(v.id, n); used.add(n); }
+    for (const h of ep.helpers) helpers.add(h);
+  } else {
+    for (const v of spec.inputs) inName.set(v.id, unique(`in_${wgslIdent(spec.name(v))}`));
+    for (const v of spec.outputs) outName.set(v.id, unique(`out_${wgslIdent(spec.name(v))}`));
+  }
   for (const a of [...e.inputs, ...e.outputs]) {
     if (a.aval.dtype === "f64") throw new WgslUnsupported("float64 has no WGSL type");
   }
@@ -109,12 +123,13 @@ export function generateWgslOp(spec: WgslOpSpec, opts: WgslOptions = {}): WgslKe
       return a.kind === "lit" ? litText(a, helpers) : `${ctx.buf(k)}[0]`;
     },
     out: (j = 0) => outName.get(e.outputs[j].id),
+    epilogue: ep,
     opts,
     wg: Math.min(opts.workgroupSize ?? 256, 256),
   };
   const g = genOp(e, ctx);
   const code = [
-    helperCode(helpers),
+    helperCode([...helpers, ...(ep?.helpers ?? [])]),
     bindings(
       spec.inputs.map((v) => ({ name: inName.get(v.id)!, dtype: v.aval.dtype })),
       spec.outputs.map((v) => ({ name: outName.get(v.id)!, dtype: v.aval.dtype })),
@@ -255,7 +270,7 @@ function genOp(e: Eqn, c: Ctx): Gen {
     case "cumsum": case "cumprod": case "cummax": case "cummin":
       return genCum(e, c, out0());
     case "dot_general":
-      return genDot(e, c, out0());
+      return genDot(e, c, c.epilogue ? "" : out0());
     case "gather":
       return genGather(e, c, out0());
     case "scatter": case "scatter-add": case "scatter-mul":
@@ -264,9 +279,9 @@ function genOp(e: Eqn, c: Ctx): Gen {
   throw new WgslUnsupported(`the WebGPU backend has no kernel for ${e.prim}`);
 }
 
-interface Monoid { init: string; op: (a: string, b: string) => string }
+export interface Monoid { init: string; op: (a: string, b: string) => string }
 
-function monoid(prim: string, dt: DType, helpers: Set<string>): Monoid {
+export function monoid(prim: string, dt: DType, helpers: Set<string>): Monoid {
   const or: Monoid = { init: "0u", op: (a, b) => `(${a} | ${b})` };
   const and: Monoid = { init: dt === "i32" ? "-1" : "1u", op: (a, b) => `(${a} & ${b})` };
   const f = dt === "f32";
@@ -484,7 +499,9 @@ function genDot(e: Eqn, c: Ctx, dst: string): Gen {
     `    for (var kk = 0u; kk < kn; kk = kk + 1u) { ${mac} }`,
     `    workgroupBarrier();`,
     `  }`,
-    `  if (row < ${M}u && col < ${N}u) { ${dst}[(b * ${M}u + row) * ${N}u + col] = ${compensated ? "acc + comp" : "acc"}; }`,
+    ...(c.epilogue
+      ? [`  if (row < ${M}u && col < ${N}u) {`, ...c.epilogue.store(compensated ? "acc + comp" : "acc", `b * ${M}u + row`, "col").map((l) => `    ${l}`), "  }"]
+      : [`  if (row < ${M}u && col < ${N}u) { ${dst}[(b * ${M}u + row) * ${N}u + col] = ${compensated ? "acc + comp" : "acc"}; }`]),
     `}`,
   ].join("\n");
   if (Bt * M * N === 0) return { text, dispatches: [] };

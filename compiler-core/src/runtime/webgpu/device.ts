@@ -30,6 +30,8 @@ export interface GpuContext {
   /** e.g. "WebGPU: nvidia ampere (Vulkan)" or "WebGPU: google swiftshader (SwiftShader, a CPU implementation)". */
   name: string;
   swiftshader: boolean;
+  /** The `subgroups` feature is enabled on the device (row kernels reduce with subgroup shuffles). */
+  subgroups: boolean;
   timestamps: boolean;
   limits: {
     maxBufferSize: number;
@@ -120,10 +122,11 @@ async function createContext(): Promise<GpuContext> {
     maxComputeWorkgroupSizeY: al.maxComputeWorkgroupSizeY,
   };
   const timestamps = adapter.features.has("timestamp-query");
+  const subgroups = adapter.features.has("subgroups" as GPUFeatureName) && process.env.JITLENS_WEBGPU_SUBGROUPS !== "0";
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({
-      requiredFeatures: timestamps ? ["timestamp-query"] : [],
+      requiredFeatures: [...(timestamps ? ["timestamp-query" as GPUFeatureName] : []), ...(subgroups ? ["subgroups" as GPUFeatureName] : [])],
       requiredLimits: want,
     });
   } catch (e) {
@@ -134,7 +137,7 @@ async function createContext(): Promise<GpuContext> {
   const what = [info.vendor, info.architecture].filter(Boolean).join(" ") || "unknown adapter";
   const desc = swiftshader ? "SwiftShader, a CPU implementation of Vulkan: timings are CPU timings" : info.description || info.device || "";
   const ctx: GpuContext = {
-    device, adapter, swiftshader, timestamps,
+    device, adapter, swiftshader, timestamps, subgroups,
     name: `WebGPU: ${what}${desc ? ` (${desc})` : ""}`,
     limits: {
       maxBufferSize: want.maxBufferSize,
@@ -219,6 +222,8 @@ export class BufferPool {
   /** Bytes held by the pool (handed out or free). */
   held = 0;
   created = 0;
+  /** Buffers the pool holds now (handed out or free). */
+  buffers = 0;
 
   constructor(private readonly ctx: GpuContext) {}
 
@@ -235,6 +240,7 @@ export class BufferPool {
     const hit = list?.pop();
     if (hit) return hit;
     this.created++;
+    this.buffers++;
     this.held += size;
     return this.ctx.device.createBuffer({ size, usage: USAGE_STORAGE() });
   }
@@ -249,7 +255,7 @@ export class BufferPool {
 
   /** Destroy every free buffer (e.g. after a large run). */
   trim(): void {
-    for (const list of this.free.values()) for (const b of list) { this.held -= b.size; b.destroy(); }
+    for (const list of this.free.values()) for (const b of list) { this.held -= b.size; this.buffers--; b.destroy(); }
     this.free.clear();
   }
 }
@@ -301,6 +307,15 @@ export class Staging {
 }
 
 /** Keeps a reference to the Dawn instance reachable (used by tests). */
+/** The GPU layer's resources now (for the soak test): undefined until a context exists. */
+export async function gpuStats(): Promise<{ buffers: number; heldBytes: number; inUseBytes: number; created: number; pipelines: number; layouts: number } | undefined> {
+  if (!contextPromise) return undefined;
+  const ctx = await contextPromise.catch(() => undefined);
+  if (!ctx) return undefined;
+  const p = ctx.pool;
+  return { buffers: p.buffers, heldBytes: p.held, inUseBytes: p.inUse, created: p.created, pipelines: ctx.pipelines.size, layouts: ctx.layouts.size };
+}
+
 export function dawnInstance(): unknown {
   return gpuObject;
 }

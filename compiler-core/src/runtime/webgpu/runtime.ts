@@ -2,10 +2,13 @@
 // - eager (planEager): one precompiled single-primitive kernel per equation, each encoded,
 //   dispatched and submitted on its own, every intermediate in its own pooled buffer (eager JAX);
 // - compiled (planFusion): the fusion plan's kernels, all encoded into one command buffer.
-//   A plan kernel this backend has no fused WGSL for (a non-loop kernel of several equations,
-//   or a kind it does not know, e.g. the fusion pass's newer reduction/rowwise/matmul-epilogue
-//   kinds) runs UNFUSED: each of its equations as its own kernel in the same command buffer,
-//   with the reason said in the kernel list. Reshape/squeeze are views (no kernel).
+//   Loop kernels (with index ops: slice, rev, transpose, concatenate, pad, iota) are one WGSL
+//   loop kernel; reduction/rowwise kernels one row kernel (codegen/wgsl_row.ts); a matmul with
+//   an epilogue one tiled dot_general writing through the epilogue. A plan kernel this backend
+//   has no fused WGSL for (a kind it does not know, more storage buffers than the adapter
+//   binds, a row kernel whose reduction arrays do not fit in workgroup memory) runs UNFUSED:
+//   each of its equations as its own kernel in the same command buffer, with the reason said
+//   in the kernel list. Reshape/squeeze are views (no kernel).
 // Nested jit calls are inlined first in both modes (eager JAX would dispatch the callee's ops
 // one by one as well). Control flow (scan/while/cond) and float64 are refused with a
 // WebGPUFault; the API layer then runs the function on the CPU and says why.
@@ -20,8 +23,9 @@ import { itemBytes, newBuffer, size, typeString } from "../../ir/types";
 import { inlineCalls, isLoopOp, planEager, planFusion, type FusionOptions, type KernelPlan } from "../../fusion/fuse";
 import { isBitcast } from "../../codegen/ops";
 import { literalValue } from "../../codegen/js";
-import { generateWgslLoop, WgslUnsupported, type WgslKernel, type WgslOptions } from "../../codegen/wgsl";
+import { generateWgslLoop, isWgslIndexOp, WgslUnsupported, type WgslKernel } from "../../codegen/wgsl";
 import { generateWgslOp } from "../../codegen/wgsl_ops";
+import { generateWgslRow, wgslDotEpilogue, WgslNoFusion, type WgslRowOptions } from "../../codegen/wgsl_row";
 import { isElementwise, isHigherOrder, subJaxprs } from "../../ir/primitives";
 import { eqnFlops, jaxprVarNames } from "../cpu";
 import {
@@ -37,6 +41,8 @@ export interface WebGPUCompileOptions extends FusionOptions {
   names?: (v: Var) => string;
   /** Kernel kinds treated as unknown (tests of the unfused fallback). */
   unfuseKinds?: string[];
+  /** Subgroup reductions in row kernels (default: when the device has the `subgroups` feature). */
+  subgroups?: boolean;
 }
 
 /** Device-resident arguments and results of one executable. */
@@ -83,9 +89,10 @@ type Step = KernelStep | ViewStep;
 
 const POSITIONAL = ["x", "y", "z", "w", "u", "v", "s", "t"];
 
-/** Equations the WGSL loop codegen computes per element (the fusion pass's index loop ops,
- *  e.g. a transpose inside a loop, are not among them yet: such a loop runs unfused). */
+/** Equations the WGSL loop codegen computes per element with plain views (single-equation kernels). */
 const wgslLoopOp = (e: Eqn): boolean => isElementwise(e.prim) || e.prim === "broadcast_in_dim";
+/** Equations a fused WGSL loop kernel computes: also the index ops (slice, rev, transpose, concatenate, pad, iota). */
+const wgslFusedLoopOp = (e: Eqn): boolean => wgslLoopOp(e) || isWgslIndexOp(e);
 
 /** Why a jaxpr cannot run on the WebGPU backend at all, or undefined. */
 export function webgpuRefusal(jaxpr: Jaxpr): string | undefined {
@@ -122,8 +129,10 @@ export async function compileWebGPU(jaxpr: Jaxpr, mode: "eager" | "compiled", op
   const names = options.names ?? jaxprVarNames(jaxpr);
   const { jaxpr: flat, origin } = inlineCalls(jaxpr);
   const plan = mode === "eager" ? planEager(flat) : planFusion(flat, options);
-  const wopts: WgslOptions = {
+  const wopts: WgslRowOptions = {
     workgroupSize: Math.min(256, ctx.limits.maxComputeInvocationsPerWorkgroup),
+    workgroupStorage: ctx.limits.maxComputeWorkgroupStorageSize,
+    subgroups: options.subgroups ?? ctx.subgroups,
     // SwiftShader runs workgroups on a few CPU threads: few, long grid-stride loops are faster.
     maxWorkgroups: ctx.swiftshader ? 64 : 4096,
     maxPerDimension: ctx.limits.maxComputeWorkgroupsPerDimension,
@@ -183,7 +192,7 @@ export async function compileWebGPU(jaxpr: Jaxpr, mode: "eager" | "compiled", op
     await addKernel(shown, { ...k, kind: wgslLoopOp(e) ? (e.prim === "broadcast_in_dim" ? "broadcast" : "elementwise") : kindOfPrim(e) }, [e], gen, reason);
   };
 
-  const known = new Set(["elementwise", "broadcast", "reduction", "matmul", "gather", "scatter", "copy"]);
+  const known = new Set(["elementwise", "broadcast", "reduction", "rowwise", "matmul", "gather", "scatter", "copy"]);
   const unfuse = new Set(options.unfuseKinds ?? []);
   try {
     for (let ki = 0; ki < plan.kernels.length; ki++) {
@@ -195,29 +204,57 @@ export async function compileWebGPU(jaxpr: Jaxpr, mode: "eager" | "compiled", op
         continue;
       }
       const shown = `kernel_${ki}`;
-      const loop = eqns.every(wgslLoopOp);
-      const fusedOk = known.has(k.kind) && !unfuse.has(k.kind) && (loop || eqns.length === 1);
-      if (fusedOk && k.view) {
+      // A lone index op (a transpose or slice of its own) keeps its data-movement kernel.
+      const loop = eqns.every(wgslFusedLoopOp) && !(eqns.length === 1 && !wgslLoopOp(first));
+      const known_ = known.has(k.kind) && !unfuse.has(k.kind);
+      const fitsBindings = k.inputs.length + k.outputs.length <= maxBuffers;
+      if (known_ && k.view) {
         kernels.push(info(shown, k, eqns, null, names, `${header(shown, k, eqns, names, k.reason)}\n// ${names(k.outputs[0])} = ${names(k.inputs[0])}'s buffer, read as ${typeString(k.outputs[0].aval)}\n`, k.reason, reported(k.eqns)));
         steps.push({ kind: "view", inSlot: slot(k.inputs[0]), outSlot: slot(k.outputs[0]) });
         continue;
       }
-      if (fusedOk && loop && k.inputs.length + k.outputs.length <= maxBuffers) {
-        const gen = generateWgslLoop({ eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: names }, wopts);
-        await addKernel(shown, k, eqns, gen, k.reason);
-        continue;
+      let why: string | undefined;
+      if (known_ && fitsBindings && eqns.length > 1 && (loop || k.row || k.dot !== undefined)) {
+        try {
+          let gen: WgslKernel;
+          if (loop) {
+            gen = generateWgslLoop({ eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: names }, wopts);
+          } else if (k.row) {
+            gen = generateWgslRow({ fnName: shown, eqns, inputs: k.inputs, outputs: k.outputs, space: k.row, name: names }, wopts);
+          } else {
+            const dotEqn = flat.eqns[k.dot!];
+            const d = dotEqn.outputs[0];
+            const rest = eqns.filter((e) => e !== dotEqn);
+            const inputs = k.inputs.filter((v) => v.id !== d.id);
+            const ep = wgslDotEpilogue({
+              fnName: shown, eqns: rest, inputs, outputs: k.outputs, name: names,
+              space: { shape: d.aval.shape, axes: [d.aval.shape.length - 1] }, external: d,
+            }, ["row", "col", "b", "tx", "ty", "acc", "comp", "ka", "kb", "va", "vb", "kn", "kk", "k0", "pe", "se", "ta", "tb", "wid", "lid"]);
+            gen = generateWgslOp({ eqn: dotEqn, inputs, outputs: k.outputs, name: names, epilogue: ep }, wopts);
+          }
+          await addKernel(shown, k, eqns, gen, k.reason);
+          continue;
+        } catch (e) {
+          if (!(e instanceof WgslNoFusion)) throw e;
+          why = e.message;
+        }
       }
-      if (fusedOk && !loop) {
-        await single(shown, first, k.eqns[0], k.reason, false);
-        kernels[kernels.length - 1].kind = k.kind;
+      if (known_ && (loop || eqns.length === 1) && (!loop || fitsBindings)) {
+        if (loop) {
+          const gen = generateWgslLoop({ eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape, name: names }, wopts);
+          await addKernel(shown, k, eqns, gen, k.reason);
+        } else {
+          await single(shown, first, k.eqns[0], k.reason, false);
+          kernels[kernels.length - 1].kind = k.kind;
+        }
         continue;
       }
       // Unfused: runs of loop ops over one shape still fuse into a loop kernel; every other
       // equation is a kernel of its own, in program order, in the same command buffer.
-      const why = !known.has(k.kind) || unfuse.has(k.kind)
+      why ??= !known_
         ? `the WebGPU backend has no fused kernel for kind '${k.kind}' yet`
-        : eqns.every(isLoopOp) && !loop ? "the WGSL loop codegen does not fuse index ops (transpose, slice, ...) into loops yet"
-        : loop ? `the fused loop needs ${k.inputs.length + k.outputs.length} storage buffers, more than the adapter's ${maxBuffers}`
+        : !fitsBindings ? `the fused kernel needs ${k.inputs.length + k.outputs.length} storage buffers, more than the adapter's ${maxBuffers}`
+        : eqns.every(isLoopOp) && !loop ? "the WGSL loop codegen cannot index one of these ops (concatenate of more than 4, interior padding)"
         : `the WebGPU backend has no fused kernel for this ${k.kind} group of ${eqns.length} ops yet`;
       const parts = splitKernel(k, eqns, maxBuffers);
       for (let j = 0; j < parts.length; j++) {
