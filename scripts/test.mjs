@@ -1,6 +1,7 @@
 // The project's test command.
-//   node scripts/test.mjs            everything: build, unit, golden, real-editor (suite + UI)
+//   node scripts/test.mjs            everything: build, unit, golden, browser, real-editor (suite + UI)
 //   node scripts/test.mjs unit       unit and golden tests (node:test through tsx; no build)
+//   node scripts/test.mjs browser    build, then the IR viewer in headless chromium (test/browser/*.test.mjs)
 //   node scripts/test.mjs e2e        build, package, in-extension-host suite, UI test
 //   node scripts/test.mjs suite|ui   one of the two real-editor tests (after build/package)
 // Counts tests (node:test tests, suite tests, UI steps) plus the build and packaging steps,
@@ -19,14 +20,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "jitlens-test-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const known = ["all", "unit", "e2e", "suite", "ui"];
+const known = ["all", "unit", "browser", "e2e", "suite", "ui"];
 const asked = process.argv.slice(2);
 const bad = asked.filter((a) => !known.includes(a));
 if (bad.length) {
   console.error(`test: unknown part ${bad.join(", ")}; use one or more of ${known.join(", ")}`);
   process.exit(2);
 }
-const parts = new Set(asked.length === 0 || asked.includes("all") ? ["unit", "e2e"] : asked);
+const parts = new Set(asked.length === 0 || asked.includes("all") ? ["unit", "browser", "e2e"] : asked);
 if (parts.has("e2e")) parts.add("suite").add("ui");
 
 /** One row of the summary per part: passed and failed counts, plus notes. */
@@ -53,15 +54,15 @@ function run(cmd, args, env = {}) {
   });
 }
 
-function testFiles(dir) {
+function testFiles(dir, suffix = ".test.ts") {
   const abs = path.join(root, dir);
   if (!fs.existsSync(abs)) return [];
-  return fs.readdirSync(abs).filter((f) => f.endsWith(".test.ts")).sort().map((f) => path.join(dir, f));
+  return fs.readdirSync(abs).filter((f) => f.endsWith(suffix)).sort().map((f) => path.join(dir, f));
 }
 
 /** Runs node:test files through tsx; counts from a TAP copy of the results. */
-async function nodeTests(name, dir) {
-  const files = testFiles(dir);
+async function nodeTests(name, dir, suffix = ".test.ts") {
+  const files = testFiles(dir, suffix);
   banner(`${name}: ${files.length ? `${files.length} file(s) in ${dir}/` : `no *.test.ts in ${dir}/`}`);
   if (!files.length) {
     console.log(`(nothing to run in ${dir}/)`);
@@ -121,6 +122,12 @@ if (parts.has("unit") && parts.has("e2e")) await build();
 if (parts.has("unit")) {
   await nodeTests("unit", "test/unit");
   await nodeTests("golden", "test/golden");
+}
+
+// The IR viewer (dist/webview.js) in headless chromium, fed real Reports (test/browser/).
+if (parts.has("browser")) {
+  if (await build()) await nodeTests("browser", "test/browser", ".test.mjs");
+  else record("browser", 0, 1, "not run: build failed");
 }
 
 if (parts.has("suite") || parts.has("ui")) {

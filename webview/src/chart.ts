@@ -1,62 +1,89 @@
-// Eager vs compiled as horizontal bars on a log time axis: the median as the bar, the
-// min–max spread as a whisker, and the speedup next to the faster bar. Colours come from
-// the theme (CSS classes in styles.ts), so it reads in light, dark and high contrast.
+// The Timings charts, drawn with d3 on log time axes; colours come from the theme (CSS
+// classes in styles.ts), so they read in light, dark and high contrast.
+//   timingChart: per backend measured, the function interpreted (eager) and compiled: the
+//     median as the bar, the min–max spread as a whisker, the speedup next to the compiled bar.
+//   kernelChart: per profiled kernel, its measured time as the bar and its bandwidth floor
+//     (bytes moved over the bandwidth) as a tick: how far each kernel is from the roofline.
 import { axisBottom, scaleBand, scaleLog, select } from "d3";
-import type { Timings } from "../../compiler-core/src/report";
+import type { KernelInfo, Timings } from "../../compiler-core/src/report";
 import { formatMs, formatSpeedup } from "../../compiler-core/src/format";
 
-const WIDTH = 560;
-const BAR = 26;
-const MARGIN = { top: 8, right: 120, bottom: 28, left: 80 };
+const WIDTH = 640;
+const BAR = 22;
+
+export interface TimingGroup {
+  /** e.g. `CPU` or `WebGPU: <device>`. */
+  label: string;
+  timings: Timings;
+}
 
 interface Row {
+  key: string;
+  group: string;
   mode: "eager" | "compiled";
   label: string;
   median: number;
   min: number;
   max: number;
+  speedup?: number;
 }
 
-export function timingChart(t: Timings): SVGSVGElement {
-  const rows: Row[] = [
-    { mode: "eager", label: "eager", median: t.eager.median_ms, min: t.eager.min_ms, max: t.eager.max_ms },
-    { mode: "compiled", label: "compiled", median: t.compiled.median_ms, min: t.compiled.min_ms, max: t.compiled.max_ms },
-  ];
-  const height = MARGIN.top + rows.length * (BAR + 14) + MARGIN.bottom;
-  const positive = rows.flatMap((r) => [r.median, r.min, r.max]).filter((v) => v > 0 && Number.isFinite(v));
+/** A log domain from the decade at or below the smallest value to a bit past the largest. */
+function logDomain(values: number[]): [number, number] {
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
   const lo = positive.length ? Math.min(...positive) : 1e-3;
   const hi = positive.length ? Math.max(...positive) : 1;
-  // From the decade at or below the smallest value (a bar must have a length) to a bit past
-  // the largest, spanning at least one decade.
   const floor = 10 ** Math.floor(Math.log10(lo * 0.999));
-  const domain: [number, number] = [floor, Math.max(hi * 1.15, floor * 10)];
+  return [floor, Math.max(hi * 1.15, floor * 10)];
+}
 
-  const x = scaleLog().domain(domain).range([MARGIN.left, WIDTH - MARGIN.right]).clamp(true);
-  const y = scaleBand<string>().domain(rows.map((r) => r.mode)).range([MARGIN.top, height - MARGIN.bottom]).padding(0.3);
-
-  const svg = select(document.createElementNS("http://www.w3.org/2000/svg", "svg"))
-    .attr("class", "chart")
+function svgRoot(cls: string, height: number, label: string) {
+  return select(document.createElementNS("http://www.w3.org/2000/svg", "svg"))
+    .attr("class", `chart ${cls}`)
     .attr("viewBox", `0 0 ${WIDTH} ${height}`)
     .attr("role", "img")
-    .attr("aria-label", `eager ${formatMs(t.eager.median_ms)}, compiled ${formatMs(t.compiled.median_ms)}: ${formatSpeedup(t.speedup)}`);
+    .attr("aria-label", label);
+}
 
+export function timingChart(groups: TimingGroup[]): SVGSVGElement {
+  const margin = { top: 8, right: 150, bottom: 28, left: 150 };
+  const rows: Row[] = groups.flatMap((g) => [
+    { key: `${g.label}/eager`, group: g.label, mode: "eager" as const, label: "interpreted (eager)", median: g.timings.eager.median_ms, min: g.timings.eager.min_ms, max: g.timings.eager.max_ms },
+    { key: `${g.label}/compiled`, group: g.label, mode: "compiled" as const, label: "compiled", median: g.timings.compiled.median_ms, min: g.timings.compiled.min_ms, max: g.timings.compiled.max_ms, speedup: g.timings.speedup },
+  ]);
+  const multi = groups.length > 1;
+  const height = margin.top + rows.length * (BAR + 12) + margin.bottom;
+  const domain = logDomain(rows.flatMap((r) => [r.median, r.min, r.max]));
+  const x = scaleLog().domain(domain).range([margin.left, WIDTH - margin.right]).clamp(true);
+  const y = scaleBand<string>().domain(rows.map((r) => r.key)).range([margin.top, height - margin.bottom]).padding(0.3);
+  const svg = svgRoot("timing-chart", height, groups.map((g) => `${g.label}: interpreted ${formatMs(g.timings.eager.median_ms)}, compiled ${formatMs(g.timings.compiled.median_ms)}, ${formatSpeedup(g.timings.speedup)}`).join("; "));
+  svg.attr("data-testid", "timing-chart");
   svg
     .append("g")
     .attr("class", "axis")
-    .attr("transform", `translate(0,${height - MARGIN.bottom})`)
+    .attr("transform", `translate(0,${height - margin.bottom})`)
     .call(axisBottom(x).tickFormat((d) => (isRound(+d) ? formatMs(+d) : "")));
-
-  const bar = svg.selectAll("g.row").data(rows).join("g").attr("class", (r) => `row ${r.mode}`).attr("transform", (r) => `translate(0,${y(r.mode)})`);
   const bw = y.bandwidth();
-  bar.append("text").attr("class", "label").attr("x", MARGIN.left - 8).attr("y", bw / 2).attr("dy", "0.35em").attr("text-anchor", "end").text((r) => r.label);
+  const bar = svg.selectAll("g.row").data(rows).join("g").attr("class", (r) => `row ${r.mode}`).attr("transform", (r) => `translate(0,${y(r.key)})`);
+  bar
+    .append("text")
+    .attr("class", "label")
+    .attr("x", margin.left - 8)
+    .attr("y", bw / 2)
+    .attr("dy", "0.35em")
+    .attr("text-anchor", "end")
+    .text((r) => (multi ? `${r.group} · ${r.label}` : r.label));
   bar
     .append("rect")
     .attr("class", "bar")
+    .attr("data-testid", "timing-bar")
+    .attr("data-mode", (r) => r.mode)
+    .attr("data-backend", (r) => r.group)
     .attr("x", x(domain[0]))
     .attr("width", (r) => Math.max(1, x(Math.max(r.median, domain[0])) - x(domain[0])))
     .attr("height", bw)
     .append("title")
-    .text((r) => `${r.label}: median ${formatMs(r.median)} (min ${formatMs(r.min)}, max ${formatMs(r.max)})`);
+    .text((r) => `${r.group}, ${r.label}: median ${formatMs(r.median)} (min ${formatMs(r.min)}, max ${formatMs(r.max)})`);
   bar
     .append("line")
     .attr("class", "spread")
@@ -70,7 +97,62 @@ export function timingChart(t: Timings): SVGSVGElement {
     .attr("x", (r) => x(Math.max(r.max, r.median, domain[0])) + 6)
     .attr("y", bw / 2)
     .attr("dy", "0.35em")
-    .text((r) => formatMs(r.median) + (r.mode === "compiled" ? `  (${formatSpeedup(t.speedup)})` : ""));
+    .text((r) => formatMs(r.median));
+  bar
+    .filter((r) => r.speedup !== undefined)
+    .select("text.value")
+    .append("tspan")
+    .attr("class", "speedup-label")
+    .attr("data-testid", "speedup-label")
+    .text((r) => `  ${formatSpeedup(r.speedup!)} ${r.speedup! >= 1 ? "faster" : "slower"}`);
+  return svg.node()!;
+}
+
+export interface KernelRow {
+  kernel: KernelInfo;
+  index: number;
+  color: string;
+  floorMs: number;
+}
+
+/** Measured time (bar) against the bandwidth floor (tick) of each profiled kernel. */
+export function kernelChart(rows: KernelRow[], bandwidthLabel: string): SVGSVGElement {
+  const margin = { top: 8, right: 170, bottom: 28, left: 170 };
+  const height = margin.top + rows.length * (BAR + 8) + margin.bottom;
+  const domain = logDomain(rows.flatMap((r) => [r.kernel.timeMs ?? 0, r.floorMs]));
+  const x = scaleLog().domain(domain).range([margin.left, WIDTH - margin.right]).clamp(true);
+  const y = scaleBand<number>().domain(rows.map((r) => r.index)).range([margin.top, height - margin.bottom]).padding(0.25);
+  const svg = svgRoot("kernel-chart", height, `Per-kernel time against the bandwidth floor (${bandwidthLabel})`);
+  svg.attr("data-testid", "kernel-chart");
+  svg
+    .append("g")
+    .attr("class", "axis")
+    .attr("transform", `translate(0,${height - margin.bottom})`)
+    .call(axisBottom(x).tickFormat((d) => (isRound(+d) ? formatMs(+d) : "")));
+  const bw = y.bandwidth();
+  const g = svg.selectAll("g.row").data(rows).join("g").attr("class", "row").attr("transform", (r) => `translate(0,${y(r.index)})`);
+  g.append("text").attr("class", "label").attr("x", margin.left - 8).attr("y", bw / 2).attr("dy", "0.35em").attr("text-anchor", "end").text((r) => `${r.kernel.name} · ${r.kernel.kind}`);
+  g.append("rect")
+    .attr("class", "kbar")
+    .attr("data-testid", "kernel-bar")
+    .attr("x", x(domain[0]))
+    .attr("width", (r) => Math.max(1, x(Math.max(r.kernel.timeMs ?? 0, domain[0])) - x(domain[0])))
+    .attr("height", bw)
+    .style("fill", (r) => r.color)
+    .append("title")
+    .text((r) => `${r.kernel.name}: ${formatMs(r.kernel.timeMs ?? 0)} measured, floor ${formatMs(r.floorMs)}`);
+  g.append("line")
+    .attr("class", "floor")
+    .attr("x1", (r) => x(Math.max(r.floorMs, domain[0])))
+    .attr("x2", (r) => x(Math.max(r.floorMs, domain[0])))
+    .attr("y1", -3)
+    .attr("y2", bw + 3);
+  g.append("text")
+    .attr("class", "value")
+    .attr("x", (r) => x(Math.max(r.kernel.timeMs ?? 0, r.floorMs, domain[0])) + 6)
+    .attr("y", bw / 2)
+    .attr("dy", "0.35em")
+    .text((r) => `${formatMs(r.kernel.timeMs ?? 0)} · ${r.floorMs > 0 ? `${((r.kernel.timeMs ?? 0) / r.floorMs).toFixed(1)}× floor` : "no traffic"}`);
   return svg.node()!;
 }
 

@@ -1,9 +1,12 @@
 // The IR viewer's entry (bundled to dist/webview.js as an IIFE; it defines no globals).
 // It renders whatever Report the host sends as `{type: "report", report}`, says
-// `{type: "ready"}` once it listens, and keeps the Report in the webview state so that
-// it comes back after the panel is hidden or the window reloads.
-import { isHostMessage, isViewerState, type HostMessage, type ViewerState } from "./protocol";
-import { markSourceLine, render, type ViewerEvents } from "./render";
+// `{type: "ready"}` once it listens, and keeps the Report, the stage shown and the pass
+// toggle in the webview state so that they come back after the panel is hidden or the
+// window reloads. Every incoming message is checked against the protocol; anything else is
+// dropped without a throw.
+import { isHostMessage, isViewerState, STAGES, type HostMessage, type StageId, type ViewerState } from "./protocol";
+import { warmUpLayout } from "./graph";
+import { markSourceLine, render, selectStage, type ViewerEvents } from "./render";
 import { STYLES } from "./styles";
 import { hostApi } from "./vscode-api";
 
@@ -17,22 +20,37 @@ document.head.append(style);
 
 const root = document.getElementById("root") ?? document.body.appendChild(document.createElement("div"));
 
+function currentStage(): StageId {
+  return state.stage ?? STAGES[state.tab ?? 0] ?? "jaxpr";
+}
+
 const events: ViewerEvents = {
   highlight: (line, lines) => api.postMessage(lines?.length ? { type: "highlight", line, lines } : { type: "highlight", line }),
   reveal: (line) => api.postMessage({ type: "reveal", line }),
-  tabChanged: (tab) => save({ ...state, tab }),
+  stageChanged: (stage) => save({ ...state, stage, tab: STAGES.indexOf(stage) }),
+  showUnchangedChanged: (show) => save({ ...state, showUnchanged: show }),
 };
 
 function save(next: ViewerState): void {
   state = next;
-  api.setState(state);
+  try {
+    api.setState(state);
+  } catch (err) {
+    // Keeping state is a convenience: a host that refuses it must not stop the view.
+    console.warn("JIT Lens viewer: could not keep the view state:", err);
+  }
+}
+
+function show(): void {
+  render(root, state.report, { stage: currentStage(), showUnchanged: state.showUnchanged ?? false }, events);
 }
 
 function onMessage(m: HostMessage): void {
   switch (m.type) {
     case "report":
-      save({ ...state, report: m.report });
-      render(root, m.report, state.tab ?? 0, events);
+      state = { ...state, report: m.report };
+      show();
+      save(state);
       return;
     case "sourceLine":
       markSourceLine(root, m.line);
@@ -45,8 +63,27 @@ function onMessage(m: HostMessage): void {
 }
 
 window.addEventListener("message", (e: MessageEvent<unknown>) => {
-  if (isHostMessage(e.data)) onMessage(e.data);
+  try {
+    if (isHostMessage(e.data)) onMessage(e.data);
+  } catch (err) {
+    // A Report that passed the checks but still broke a view: say so, keep listening.
+    console.error("JIT Lens viewer:", err);
+  }
 });
 
-render(root, state.report, state.tab ?? 0, events);
+// Keyboard: 1–6 pick a stage, [ and ] step through them (outside text fields and the graph).
+window.addEventListener("keydown", (e) => {
+  if (e.altKey || e.ctrlKey || e.metaKey) return;
+  const target = e.target as HTMLElement | null;
+  if (target?.closest("input, textarea, svg, [contenteditable]")) return;
+  const at = STAGES.indexOf(currentStage());
+  let next: StageId | undefined;
+  if (/^[1-6]$/.test(e.key)) next = STAGES[Number(e.key) - 1];
+  else if (e.key === "]") next = STAGES[(at + 1) % STAGES.length];
+  else if (e.key === "[") next = STAGES[(at - 1 + STAGES.length) % STAGES.length];
+  if (next && selectStage(root, next)) e.preventDefault();
+});
+
+show();
+warmUpLayout();
 api.postMessage({ type: "ready" });

@@ -20,10 +20,19 @@ export type ViewerMessage =
   /** Show this 1-based source line in the editor. */
   | { type: "reveal"; line: number };
 
+/** The viewer's stages, in tab order. */
+export const STAGES = ["jaxpr", "lowered", "passes", "kernels", "graph", "timings"] as const;
+export type StageId = (typeof STAGES)[number];
+
 /** What the webview keeps in `vscode.setState` (and the panel serializer gets back after a reload). */
 export interface ViewerState {
   report?: Report;
+  /** The stage shown last. */
+  stage?: StageId;
+  /** Older viewers kept the tab's index; read when `stage` is absent. */
   tab?: number;
+  /** The Passes stage also lists the passes that changed nothing. */
+  showUnchanged?: boolean;
 }
 
 type Fields = Record<string, unknown>;
@@ -36,19 +45,96 @@ function isLine(x: unknown): x is number {
   return typeof x === "number" && Number.isInteger(x) && x >= 1;
 }
 
-/** A light structural check of a Report: enough that the viewer can render it without throwing. */
+const isNum = (x: unknown): x is number => typeof x === "number" && !Number.isNaN(x);
+const isStr = (x: unknown): x is string => typeof x === "string";
+const optional = (x: unknown, ok: (y: unknown) => boolean) => x === undefined || ok(x);
+const arrayOf = (x: unknown, ok: (y: unknown) => boolean) => Array.isArray(x) && x.every(ok);
+
+function isSpan(x: unknown): boolean {
+  return isObject(x) && isStr(x.file) && isNum(x.line) && isNum(x.col) && isNum(x.endLine) && isNum(x.endCol);
+}
+
+function isIRLines(x: unknown): boolean {
+  return arrayOf(x, (l) => isObject(l) && isStr(l.text) && arrayOf(l.spans, isSpan));
+}
+
+function isBuffer(x: unknown): boolean {
+  return isObject(x) && isStr(x.name) && isStr(x.type) && isNum(x.bytes);
+}
+
+function isKernel(x: unknown): boolean {
+  return (
+    isObject(x) &&
+    isStr(x.name) &&
+    isStr(x.kind) &&
+    isStr(x.source) &&
+    arrayOf(x.eqns, isNum) &&
+    isNum(x.ops) &&
+    arrayOf(x.inputs, isBuffer) &&
+    arrayOf(x.outputs, isBuffer) &&
+    isNum(x.bytesRead) &&
+    isNum(x.bytesWritten) &&
+    isNum(x.flops) &&
+    isStr(x.language) &&
+    arrayOf(x.spans, isSpan) &&
+    isStr(x.reason) &&
+    optional(x.timeMs, isNum) &&
+    optional(x.color, isNum)
+  );
+}
+
+function isStat(x: unknown): boolean {
+  return isObject(x) && isNum(x.median_ms) && isNum(x.min_ms) && isNum(x.max_ms) && isNum(x.runs);
+}
+
+function isTimings(t: unknown): boolean {
+  return (
+    isObject(t) &&
+    (t.backend === "cpu" || t.backend === "webgpu") &&
+    isStr(t.device) &&
+    isStat(t.eager) &&
+    isStat(t.compiled) &&
+    isNum(t.speedup) &&
+    isNum(t.first_call_ms) &&
+    isObject(t.kernels) &&
+    isNum(t.kernels.eager) &&
+    isNum(t.kernels.compiled) &&
+    isObject(t.bytes) &&
+    isNum(t.bytes.minimum) &&
+    isNum(t.bytes.eager) &&
+    isNum(t.bytes.compiled) &&
+    isNum(t.max_rel_diff)
+  );
+}
+
+function isLineInfo(x: unknown): boolean {
+  return isObject(x) && isNum(x.line) && arrayOf(x.eqns, isNum) && isStr(x.type) && isNum(x.kernel) && optional(x.kernels, (k) => arrayOf(k, isNum)) && optional(x.eagerMs, isNum);
+}
+
+/**
+ * A structural check of a Report against report.ts: every field the viewer reads has the
+ * type it declares, so rendering cannot throw on a malformed message. Unknown extra fields
+ * are allowed (a newer compiler may add some).
+ */
 export function isReport(x: unknown): x is Report {
   if (!isObject(x)) return false;
-  if (x.version !== 1 || typeof x.file !== "string" || typeof x.fn !== "string" || !Array.isArray(x.args)) return false;
-  if (x.error !== undefined && !(isObject(x.error) && typeof x.error.kind === "string" && typeof x.error.message === "string")) return false;
-  if (x.jaxpr !== undefined && !(Array.isArray(x.jaxpr) && x.jaxpr.every((l) => isObject(l) && typeof l.text === "string" && Array.isArray(l.spans)))) return false;
-  if (x.kernels !== undefined && !(Array.isArray(x.kernels) && x.kernels.every((k) => isObject(k) && typeof k.name === "string" && typeof k.source === "string"))) return false;
-  if (x.timings !== undefined) {
-    const t = x.timings;
-    if (!isObject(t) || !isObject(t.eager) || !isObject(t.compiled) || typeof t.speedup !== "number") return false;
-    if (typeof t.eager.median_ms !== "number" || typeof t.compiled.median_ms !== "number") return false;
-  }
-  return true;
+  return (
+    x.version === 1 &&
+    isStr(x.file) &&
+    isStr(x.fn) &&
+    optional(x.defSpan, isSpan) &&
+    arrayOf(x.args, (a) => isObject(a) && isStr(a.name) && isStr(a.spec) && isStr(a.type)) &&
+    optional(x.error, (e) => isObject(e) && isStr(e.kind) && isStr(e.message) && optional(e.span, isSpan) && optional(e.related, (r) => arrayOf(r, (q) => isObject(q) && isStr(q.message) && isSpan(q.span)))) &&
+    optional(x.jaxpr, isIRLines) &&
+    optional(x.lowered, isIRLines) &&
+    optional(x.passes, (p) => arrayOf(p, (q) => isObject(q) && isStr(q.name) && typeof q.changed === "boolean" && isIRLines(q.lines))) &&
+    optional(x.eqnCount, isNum) &&
+    optional(x.kernels, (k) => arrayOf(k, isKernel)) &&
+    optional(x.lines, (l) => arrayOf(l, isLineInfo)) &&
+    optional(x.timings, isTimings) &&
+    optional(x.warnings, (w) => arrayOf(w, isStr)) &&
+    optional(x.stageMs, (m) => isObject(m) && Object.values(m).every(isNum))
+  );
 }
 
 export function isHostMessage(x: unknown): x is HostMessage {
@@ -78,5 +164,11 @@ export function isViewerMessage(x: unknown): x is ViewerMessage {
 }
 
 export function isViewerState(x: unknown): x is ViewerState {
-  return isObject(x) && (x.report === undefined || isReport(x.report)) && (x.tab === undefined || typeof x.tab === "number");
+  return (
+    isObject(x) &&
+    optional(x.report, isReport) &&
+    optional(x.stage, (s) => (STAGES as readonly unknown[]).includes(s)) &&
+    optional(x.tab, isNum) &&
+    optional(x.showUnchanged, (b) => typeof b === "boolean")
+  );
 }

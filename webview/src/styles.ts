@@ -46,11 +46,42 @@ vscode-tabs { margin-top: 6px; }
   outline: 1px dashed var(--vscode-contrastActiveBorder, transparent);
 }
 .ir-line.cursor { background: var(--vscode-editor-selectionHighlightBackground, rgba(128,128,128,.3)); }
+.ir-line.add { background: var(--vscode-diffEditor-insertedLineBackground, rgba(155,185,85,.2)); }
+.ir-line.del { background: var(--vscode-diffEditor-removedLineBackground, rgba(255,0,0,.2)); text-decoration: line-through; text-decoration-color: var(--vscode-descriptionForeground, #999); }
+.ir-line.add::after { content: "  +"; color: var(--vscode-gitDecoration-addedResourceForeground, #587c0c); }
+.ir-line.del::after { content: "  −"; color: var(--vscode-gitDecoration-deletedResourceForeground, #ad0707); }
+.fold { font-style: italic; padding-left: 4.5em; }
+.warning { color: var(--vscode-editorWarning-foreground, #bf8803); margin: 4px 0; }
+
+/* Passes */
+section.pass { margin: 0 0 14px; }
+section.pass h3 { margin: 10px 0 4px; font-size: 1.02em; font-family: var(--vscode-editor-font-family, monospace); }
+section.pass.unchanged h3 { color: var(--vscode-descriptionForeground, #717171); }
+vscode-checkbox { margin: 4px 0 8px; }
+
+/* Keyboard focus is always visible */
+:focus-visible { outline: 1px solid var(--vscode-focusBorder, #0078d4); outline-offset: 1px; }
 
 /* Kernels */
 .kernel { margin: 0 0 18px; padding-bottom: 12px; border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); }
 .kernel.hl { outline: 1px dashed var(--vscode-contrastActiveBorder, transparent); }
 .kernel h3 { margin: 0 0 4px; font-size: 1.05em; font-family: var(--vscode-editor-font-family, monospace); cursor: pointer; }
+.kernel.cursor { background: var(--vscode-editor-selectionHighlightBackground, rgba(128,128,128,.15)); }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 6px; border-radius: 2px; vertical-align: baseline;
+  background: var(--kernel-color, transparent); border: 1px solid var(--vscode-contrastBorder, transparent); }
+.buffers { margin: 0; padding: 0; list-style: none; }
+.kernel-table td:first-child { width: 1em; }
+.kernel-table a { color: var(--vscode-textLink-foreground, #006ab1); text-decoration: none; }
+.kernel-table a:hover { text-decoration: underline; }
+/* Syntax colours: the editor's symbol-icon colours are theme variables, light and dark. */
+.tok-kw { color: var(--vscode-symbolIcon-keywordForeground, #af00db); }
+.tok-type { color: var(--vscode-symbolIcon-classForeground, #267f99); }
+.tok-fn { color: var(--vscode-symbolIcon-functionForeground, #795e26); }
+.tok-num { color: var(--vscode-debugTokenExpression-number, #098658); }
+.tok-str { color: var(--vscode-debugTokenExpression-string, #a31515); }
+.tok-com { color: var(--vscode-descriptionForeground, #6a737d); font-style: italic; }
+.tok-builtin { color: var(--vscode-debugTokenExpression-boolean, #0000ff); }
+.tok-attr { color: var(--vscode-symbolIcon-propertyForeground, #795e26); }
 .badge {
   display: inline-block; margin-left: 8px; padding: 0 6px; border-radius: 8px; font-size: 0.85em;
   font-family: var(--vscode-font-family, sans-serif);
@@ -78,7 +109,29 @@ svg.chart .eager .bar { fill: var(--vscode-charts-orange, #d18616); }
 svg.chart .compiled .bar { fill: var(--vscode-charts-blue, #3794ff); }
 svg.chart .bar { stroke: var(--vscode-contrastBorder, none); }
 svg.chart .spread { stroke: var(--vscode-foreground, #333); stroke-width: 1.5; }
+svg.chart .speedup-label { font-weight: 700; }
+svg.chart .floor { stroke: var(--vscode-foreground, #333); stroke-width: 2; }
+svg.chart .kbar { stroke: var(--vscode-contrastBorder, none); }
 .scroll-x { overflow-x: auto; }
+
+/* Graph */
+.graph-stage { padding-top: 4px; }
+.graph-toolbar { display: flex; align-items: center; justify-content: space-between; gap: 8px; margin-bottom: 4px; }
+svg.graph { width: 100%; height: calc(100vh - 190px); min-height: 320px; display: block; cursor: grab;
+  border: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); background: var(--vscode-editor-background, transparent); }
+svg.graph:active { cursor: grabbing; }
+svg.graph .cluster rect { fill: color-mix(in srgb, var(--kernel-color) 14%, transparent); stroke: var(--kernel-color); stroke-width: 1.5; }
+svg.graph .cluster-label { fill: var(--vscode-foreground, #333); font-size: 11px; font-family: var(--vscode-editor-font-family, monospace); }
+svg.graph .node rect { fill: var(--vscode-editorWidget-background, #f3f3f3); stroke: var(--kernel-color, var(--vscode-descriptionForeground, #999)); stroke-width: 1.5; }
+svg.graph .node.input rect, svg.graph .node.output rect { stroke: var(--vscode-descriptionForeground, #999); stroke-dasharray: 3 2; }
+svg.graph .node { cursor: pointer; }
+svg.graph .node:hover rect { stroke-width: 3; }
+svg.graph .node.cursor rect { fill: var(--vscode-editor-selectionHighlightBackground, rgba(128,128,128,.4)); stroke-width: 3;
+  outline: 1px dashed var(--vscode-contrastActiveBorder, transparent); }
+svg.graph .node-label { fill: var(--vscode-foreground, #333); font-size: 12px; font-family: var(--vscode-editor-font-family, monospace); text-anchor: middle; }
+svg.graph .node-sub { fill: var(--vscode-descriptionForeground, #717171); font-size: 10px; font-family: var(--vscode-editor-font-family, monospace); text-anchor: middle; }
+svg.graph .edge { fill: none; stroke: var(--vscode-descriptionForeground, #888); stroke-width: 1.2; }
+svg.graph .arrowhead { fill: var(--vscode-descriptionForeground, #888); }
 table.data { border-collapse: collapse; margin: 6px 0 12px; }
 table.data td { white-space: nowrap; }
 table.data th, table.data td { text-align: right; padding: 3px 10px; border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); }

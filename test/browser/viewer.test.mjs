@@ -1,0 +1,327 @@
+// The IR viewer (dist/webview.js) in headless Debian chromium, fed REAL Reports made by the
+// compiler (compiler-core's `analyze`, run through tsx): an elementwise function (gelu),
+// softmax, an MLP and a `scan` (ema), each in a light and a dark theme, every stage
+// asserted on what is drawn; plus a 2,000-equation function whose graph must draw in
+// under 2 s, malformed messages, keyboard navigation and state across a reload.
+// Screenshots go to test-results/browser/. Run: node --import tsx --test test/browser/viewer.test.mjs
+// (after `npm run build`). Needs chromium at /usr/bin/chromium (or JITLENS_CHROMIUM).
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { analyze } from "../../compiler-core/src/api.ts";
+import { formatSpeedup } from "../../compiler-core/src/format.ts";
+import { parseJaxpr } from "../../webview/src/graph-model.ts";
+import { startServer } from "./page.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const shots = path.join(root, "test-results", "browser");
+const chromiumPath = process.env.JITLENS_CHROMIUM || "/usr/bin/chromium";
+const STAGES = ["jaxpr", "lowered", "passes", "kernels", "graph", "timings"];
+
+const CASES = [
+  { name: "elementwise", file: "elementwise.py", fn: "gelu" },
+  { name: "softmax", file: "reductions.py", fn: "softmax" },
+  { name: "mlp", file: "networks.py", fn: "mlp_forward" },
+  { name: "scan", file: "transforms.py", fn: "ema" },
+];
+
+async function realReport(file, fn, extra = {}) {
+  const abs = path.join(root, "examples", file);
+  const report = await analyze({ file: abs, source: fs.readFileSync(abs, "utf8"), fn, timing: { minRuns: 3, minTimeMs: 10 }, ...extra });
+  assert.equal(report.error, undefined, `${file}:${fn} compiled without error`);
+  return report;
+}
+
+/** The first source line of an IR line in the report's own file (what the viewer must send). */
+function firstLine(report, irLine) {
+  const own = irLine.spans.filter((s) => s.file === report.file);
+  return (own.length ? own : irLine.spans)[0]?.line;
+}
+
+let browser;
+let server;
+before(async () => {
+  assert.ok(fs.existsSync(path.join(root, "dist", "webview.js")), "dist/webview.js is built (npm run build)");
+  assert.ok(fs.existsSync(chromiumPath), `chromium at ${chromiumPath}`);
+  fs.mkdirSync(shots, { recursive: true });
+  const { chromium } = await import("playwright-core");
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ["--no-sandbox"] });
+  server = await startServer(root);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh page in `theme`, checked for script errors and CSP violations at the end. */
+async function openViewer(theme, { width = 1100, height = 800 } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const problems = [];
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  await page.goto(`${server.base}/${theme}.html`);
+  await page.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+  return { page, problems };
+}
+
+async function post(page, message) {
+  await page.evaluate((m) => window.postMessage(m, "*"), message);
+}
+
+async function showStage(page, stage) {
+  await page.click(`[data-testid="tab-${stage}"]`);
+  await page.locator(`vscode-tab-panel[data-stage="${stage}"]`).waitFor({ state: "visible" });
+}
+
+async function lastPosted(page, type) {
+  return page.evaluate((t) => window.__posted.filter((m) => m.type === t).at(-1), type);
+}
+
+for (const c of CASES) {
+  describe(`viewer: ${c.name} (${c.file} ${c.fn})`, () => {
+    let report;
+    before(async () => {
+      report = await realReport(c.file, c.fn);
+    });
+
+    for (const theme of ["light", "dark"]) {
+      test(`draws every stage from the real Report, ${theme} theme`, async () => {
+        const { page, problems } = await openViewer(theme);
+        try {
+          await post(page, { type: "report", report });
+          await page.locator("header.summary h1").waitFor();
+          assert.match(await page.locator("header.summary h1").innerText(), new RegExp(c.fn));
+
+          // Jaxpr: one element per printed line, same text, coloured by kernel; hover and click link to the source line.
+          await showStage(page, "jaxpr");
+          const jaxprLines = page.locator('[data-testid="jaxpr"] .ir-line');
+          assert.equal(await jaxprLines.count(), report.jaxpr.length, "one element per jaxpr line");
+          const eqIdx = report.jaxpr.findIndex((l) => l.spans.length > 0);
+          assert.equal(await jaxprLines.nth(eqIdx).innerText(), report.jaxpr[eqIdx].text);
+          await jaxprLines.nth(eqIdx).hover();
+          const hl = await lastPosted(page, "highlight");
+          assert.equal(hl.line, firstLine(report, report.jaxpr[eqIdx]), "hovering a jaxpr line highlights its source line");
+          await jaxprLines.nth(eqIdx).click();
+          assert.equal((await lastPosted(page, "reveal")).line, firstLine(report, report.jaxpr[eqIdx]), "clicking reveals it");
+          assert.notEqual(await jaxprLines.nth(eqIdx).evaluate((el) => el.style.getPropertyValue("--line-color")), "", "the line has its kernel's colour");
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-jaxpr.png`), fullPage: true });
+
+          // Lowered.
+          await showStage(page, "lowered");
+          assert.equal(await page.locator('[data-testid="lowered"] .ir-line').count(), report.lowered.length);
+          assert.match(await page.locator('[data-testid="lowered"]').innerText(), /HloModule/);
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-lowered.png`), fullPage: true });
+
+          // Passes: unchanged ones hidden until the toggle; changed ones show their diff.
+          await showStage(page, "passes");
+          const changed = report.passes.filter((p) => p.changed).length;
+          assert.equal(await page.locator('[data-testid="pass"]:visible').count(), changed, "only passes that changed something");
+          for (const p of report.passes.filter((q) => q.changed)) {
+            const sec = page.locator(`[data-testid="pass"][data-pass="${p.name}"]`);
+            assert.ok((await sec.locator(".ir-line.add, .ir-line.del").count()) > 0, `${p.name} shows what it added or removed`);
+          }
+          await page.click('[data-testid="show-unchanged"]');
+          assert.equal(await page.locator('[data-testid="pass"]:visible').count(), report.passes.length, "the toggle shows all passes");
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-passes.png`), fullPage: true });
+
+          // Kernels: one section per kernel with its highlighted source, metrics and reason.
+          await showStage(page, "kernels");
+          const sections = page.locator('[data-testid="kernels"] section.kernel');
+          assert.equal(await sections.count(), report.kernels.length);
+          for (let i = 0; i < report.kernels.length; i++) {
+            const k = report.kernels[i];
+            const sec = sections.nth(i);
+            assert.equal(await sec.locator('[data-testid="kernel-source"]').textContent(), k.source, `${k.name}: the generated source, verbatim`);
+            if (/\b(function|for|let|const|fn|func|loop|local)\b/.test(k.source.replace(/(\/\/|;;)[^\n]*/g, ""))) assert.ok((await sec.locator(".tok-kw").count()) > 0, `${k.name}: keywords of its language (${k.language}) highlighted`);
+            assert.match(await sec.locator('[data-testid="kernel-reason"]').innerText(), /Why it ends here/);
+            assert.ok((await sec.locator('[data-testid="kernel-reason"]').innerText()).includes(k.reason));
+            const stats = await sec.locator("dl.stats").innerText();
+            for (const word of ["inputs", "outputs", "bytes", "FLOPs", "arithmetic intensity"]) assert.ok(stats.includes(word), `${k.name}: ${word}`);
+          }
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-kernels.png`), fullPage: true });
+
+          // Graph: one cluster per kernel, one node per equation; clicking a node reveals its line.
+          await showStage(page, "graph");
+          const graph = page.locator('[data-testid="graph"]');
+          await page.waitForFunction(() => document.querySelector('[data-testid="graph"]')?.dataset.state !== "layout", null, { timeout: 10_000 });
+          assert.equal(await graph.getAttribute("data-state"), "ready", await graph.innerText());
+          assert.equal(await page.locator('[data-testid="graph-cluster"]').count(), report.kernels.length, "kernel clusters == kernels");
+          assert.equal(await page.locator('[data-testid="graph-node"][data-eqn]').count(), report.eqnCount, "a node per equation");
+          assert.ok((await page.locator("svg.graph path.edge").count()) > 0, "edges drawn");
+          const withLine = page.locator('[data-testid="graph-node"][data-line]').first();
+          const nodeLine = Number(await withLine.getAttribute("data-line"));
+          await withLine.click();
+          assert.equal((await lastPosted(page, "reveal")).line, nodeLine);
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-graph.png`) });
+
+          // Timings: interpreted and compiled bars, the speedup labelled.
+          await showStage(page, "timings");
+          const timings = page.locator('[data-testid="timings"]');
+          assert.equal(await page.locator('[data-testid="timing-bar"]').count(), 2, "interpreted and compiled bars for the one backend measured");
+          const label = await page.locator('[data-testid="speedup-label"]').textContent();
+          assert.ok(label.includes(formatSpeedup(report.timings.speedup)), `speedup labelled (${label})`);
+          const text = await timings.innerText();
+          for (const w of ["eager", "compiled", formatSpeedup(report.timings.speedup)]) assert.ok(text.includes(w), w);
+          await page.screenshot({ path: path.join(shots, `${c.name}-${theme}-timings.png`), fullPage: true });
+
+          // The editor's cursor line marks the IR lines and graph nodes it produced.
+          const line = firstLine(report, report.jaxpr[eqIdx]);
+          await post(page, { type: "sourceLine", line });
+          const marked = await page.locator('[data-testid="jaxpr"] .ir-line.cursor').count();
+          const expected = report.jaxpr.filter((l) => l.spans.some((s) => s.file === report.file && s.line === line)).length;
+          assert.equal(marked, expected, "jaxpr lines of the cursor's source line are marked");
+          assert.ok((await page.locator('[data-testid="graph-node"].cursor').count()) > 0, "graph nodes of that line are marked");
+
+          assert.deepEqual(problems, []);
+        } finally {
+          await page.close();
+        }
+      });
+    }
+  });
+}
+
+describe("viewer: behaviour", () => {
+  let softmax;
+  before(async () => {
+    softmax = await realReport("reductions.py", "softmax");
+  });
+
+  test("ignores malformed messages without throwing, and keeps showing the last good Report", async () => {
+    const { page, problems } = await openViewer("dark");
+    try {
+      await post(page, { type: "report", report: softmax });
+      await page.locator("header.summary").waitFor();
+      const junk = [
+        null,
+        5,
+        "report",
+        { type: "report" },
+        { type: "report", report: { ...softmax, version: 2 } },
+        { type: "report", report: { ...softmax, jaxpr: [{ text: 3, spans: [] }] } },
+        { type: "report", report: { ...softmax, kernels: [{ name: "k" }] } },
+        { type: "report", report: { ...softmax, timings: { ...softmax.timings, eager: null } } },
+        { type: "sourceLine", line: "7" },
+        { type: "sourceLine", line: 0 },
+        { type: "nope" },
+      ];
+      for (const m of junk) await post(page, m);
+      await page.waitForTimeout(100);
+      assert.match(await page.locator("header.summary h1").innerText(), /softmax/);
+      assert.equal(await page.locator('[data-testid="jaxpr"] .ir-line').count(), softmax.jaxpr.length);
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("keyboard: number keys and [ ] move between stages; the stage and pass toggle survive a reload", async () => {
+    const { page, problems } = await openViewer("light");
+    try {
+      await post(page, { type: "report", report: softmax });
+      await page.locator("header.summary").waitFor();
+      await page.locator("body").click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press("4");
+      await page.locator('vscode-tab-panel[data-stage="kernels"]').waitFor({ state: "visible" });
+      await page.keyboard.press("]");
+      await page.locator('vscode-tab-panel[data-stage="graph"]').waitFor({ state: "visible" });
+      await page.keyboard.press("[");
+      await page.keyboard.press("[");
+      await page.locator('vscode-tab-panel[data-stage="passes"]').waitFor({ state: "visible" });
+      await page.click('[data-testid="show-unchanged"]');
+      await page.reload();
+      await page.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+      // No new report message: the Report, the stage and the toggle come back from the saved state.
+      await page.locator('vscode-tab-panel[data-stage="passes"]').waitFor({ state: "visible" });
+      assert.match(await page.locator("header.summary h1").innerText(), /softmax/);
+      assert.equal(await page.locator('[data-testid="pass"]:visible').count(), softmax.passes.length);
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("per-kernel chart: measured time against the bandwidth floor, one bar per profiled kernel", async () => {
+    // The compiler does not profile kernels one by one yet: this gives the real softmax
+    // Report a per-kernel profile (a share of the compiled median by bytes moved).
+    const total = softmax.kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
+    const profiled = {
+      ...softmax,
+      kernels: softmax.kernels.map((k, i) => ({ ...k, timeMs: (softmax.timings.compiled.median_ms * (k.bytesRead + k.bytesWritten + 1)) / (total + 1) * (1 + i * 0.5) })),
+    };
+    const { page, problems } = await openViewer("dark");
+    try {
+      await post(page, { type: "report", report: profiled });
+      await showStage(page, "timings");
+      assert.equal(await page.locator('[data-testid="kernel-bar"]').count(), softmax.kernels.length);
+      assert.equal(await page.locator('[data-testid="kernel-chart"] line.floor').count(), softmax.kernels.length);
+      await showStage(page, "kernels");
+      assert.match(await page.locator("section.kernel").first().locator("dl.stats").innerText(), /bandwidth floor/);
+      await showStage(page, "timings");
+      await page.screenshot({ path: path.join(shots, "softmax-dark-kernel-chart.png"), fullPage: true });
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test("a 2,000-equation function's graph lays out off the UI thread and draws in under 2 s", async () => {
+    const big = await realReport("transforms.py", "unrolled_heat", { args: "x=f32[64], steps=182", run: false });
+    assert.ok(big.eqnCount >= 2000, `${big.eqnCount} equations`);
+    assert.equal(parseJaxpr(big.jaxpr).eqns.length, big.eqnCount, "every equation read back from the jaxpr text");
+    // Timing on a shared machine: the best of two fresh pages (each a cold worker), both logged.
+    let best;
+    for (let attempt = 1; attempt <= 2 && !(best?.ms.total < 2000); attempt++) {
+      const { page, problems } = await openViewer("dark");
+      try {
+        // The graph is the stage shown: the report's arrival starts the layout.
+        await page.evaluate(() => sessionStorage.setItem("state", JSON.stringify({ stage: "graph" })));
+        await page.reload();
+        await page.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+        const ms = await measureGraph(page, big);
+        console.log(`# 2,000-equation graph (attempt ${attempt}): ${big.eqnCount} equations, ${big.kernels.length} kernels: drawn ${ms.total.toFixed(0)} ms after the report arrived (graph stage: ${ms.layoutMs} ms, of which drawing ${ms.drawMs} ms), ${ms.ticks} 10-ms timer ticks meanwhile, longest gap ${ms.longestGap.toFixed(0)} ms`);
+        assert.equal(ms.state, "ready");
+        assert.equal(await page.locator('[data-testid="graph-cluster"]').count(), big.kernels.length);
+        assert.equal(await page.locator('[data-testid="graph-node"][data-eqn]').count(), big.eqnCount);
+        await page.screenshot({ path: path.join(shots, "heat2000-dark-graph.png") });
+        assert.deepEqual(problems, []);
+        if (!best || ms.total < best.ms.total) best = { ms };
+      } finally {
+        await page.close();
+      }
+    }
+    assert.ok(best.ms.total < 2000, `drawn in ${best.ms.total.toFixed(0)} ms`);
+  });
+});
+
+/** Posts `report` (the graph stage shown) and waits for the drawing; a timer checks the UI thread stays free meanwhile. */
+async function measureGraph(page, report) {
+  return page.evaluate(async (report) => {
+    const t0 = performance.now();
+    window.postMessage({ type: "report", report }, "*");
+    let ticks = 0;
+    let longest = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+      ticks++;
+    }, 10);
+    await new Promise((resolve, reject) => {
+      const poll = () => {
+        const state = document.querySelector('[data-testid="graph"]')?.dataset.state;
+        if (state && state !== "layout") resolve();
+        else if (performance.now() - t0 > 30_000) reject(new Error(`no graph after 30 s (state ${state})`));
+        else requestAnimationFrame(poll);
+      };
+      poll();
+    });
+    clearInterval(timer);
+    return { total: performance.now() - t0, ticks, longestGap: longest, layoutMs: Number(document.querySelector('[data-testid="graph"]').dataset.layoutMs), drawMs: Number(document.querySelector('[data-testid="graph"]').dataset.drawMs), state: document.querySelector('[data-testid="graph"]').dataset.state };
+  }, report);
+}
