@@ -2,6 +2,7 @@
 // compiled elementwise throughput as a share of copy bandwidth, and the same workloads through
 // the peer @jax-js/jax (its jit on its wasm device). Writes the generated section of
 // docs/BENCHMARKS.md (scripts/bench-report.ts renders it). `--quick` is a smoke run.
+// `--backend webgpu` measures the GPU instead (scripts/bench-gpu.ts, its own section).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,9 +13,10 @@ import type { TimingStat } from "../compiler-core/src/report";
 import { minimumBytes } from "../compiler-core/src/runtime/cpu";
 import { measure, nowMs, summarize, type MeasureOptions } from "../compiler-core/src/runtime/timing";
 import { PEER_FNS, REFERENCES } from "./bench-peer";
+import { benchWebGPU } from "./bench-gpu";
 import {
-  BENCH_USAGE, BenchUsageError, DOC_SKELETON, WORKLOADS, WORKLOADS_FILE, WORKLOADS_PY,
-  discoverExamples, parseBenchArgs, renderResults, replaceGenerated, timingRule, workloadLabel,
+  BENCH_USAGE, BenchUsageError, DOC_SKELETON, WEBGPU_MARKS, WORKLOADS, WORKLOADS_FILE, WORKLOADS_PY,
+  discoverExamples, firstSentence, parseBenchArgs, renderResults, replaceGenerated, scaledDiff, timingRule, workloadLabel,
   type BenchOptions, type BenchResults, type CopyResult, type ExampleResult, type MachineInfo, type WorkloadResult,
 } from "./bench-report";
 
@@ -85,26 +87,7 @@ async function measureAsync(fn: () => Promise<void>, opts: MeasureOptions): Prom
   return summarize(times);
 }
 
-/** The first sentence of a message, at most 200 characters, for a table or a list item. */
-const firstSentence = (m: string): string => {
-  const s = m.split("\n")[0].replace(/^(.*?[.!?])\s.*$/, "$1");
-  return s.length > 200 ? `${s.slice(0, 199)}…` : s;
-};
-
 const better = (a: TimingStat | undefined, b: TimingStat): TimingStat => (!a || b.median_ms < a.median_ms ? b : a);
-
-/** max |a − b| / max |a|: a scale-aware difference that near-zero outputs do not blow up. */
-export function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-    scale = Math.max(scale, Math.abs(a[i]));
-  }
-  return worst / Math.max(scale, 1e-30);
-}
 
 // ---------------------------------------------------------------------------------------------
 // The sections
@@ -192,8 +175,17 @@ async function benchWorkloads(o: BenchOptions): Promise<WorkloadResult[]> {
   return results;
 }
 
+/** The peer's version: from node_modules, or baked in by scripts/bench-bundle.mjs (dist/bench.cjs runs without node_modules). */
+export function peerVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, "node_modules/@jax-js/jax/package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    const baked = (globalThis as { __JITLENS_PEER_VERSION__?: string }).__JITLENS_PEER_VERSION__;
+    return typeof baked === "string" ? baked : "unknown";
+  }
+}
+
 function machineInfo(): MachineInfo {
-  const peerPkg = JSON.parse(readFileSync(path.join(root, "node_modules/@jax-js/jax/package.json"), "utf8")) as { version: string };
   const g = globalThis as { Worker?: unknown; SharedArrayBuffer?: unknown };
   return {
     cpu: os.cpus()[0]?.model?.replace(/\s+/g, " ").trim() ?? "unknown CPU",
@@ -202,7 +194,7 @@ function machineInfo(): MachineInfo {
     v8: process.versions.v8,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     loadavg: os.loadavg(),
-    peerVersion: peerPkg.version,
+    peerVersion: peerVersion(),
     peerThreads: g.Worker !== undefined && g.SharedArrayBuffer !== undefined
       ? "multi-threaded (Web Workers + SharedArrayBuffer)"
       : "single-threaded (Node has no global `Worker`, so its worker pool is off — one core, as ours)",
@@ -215,6 +207,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const o = parseBenchArgs(argv);
+  if (o.backend === "webgpu") return benchWebGPUMain(o);
   const t0 = nowMs();
   const rule = timingRule(o.quick);
   const machine = machineInfo();
@@ -245,6 +238,25 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(generated + "\n");
   }
   return 0;
+}
+
+async function benchWebGPUMain(o: BenchOptions): Promise<number> {
+  const { results, generated } = await benchWebGPU(o, { root, log, cpu: machineInfo() });
+  if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + "\n");
+  let out = o.out;
+  if (out && o.outDefault && results.gpu.swiftshader) {
+    log(`not writing ${out}: the adapter is SwiftShader (CPU emulation), not a GPU; printing the section instead (give --out FILE to write it anyway, labelled as such)`);
+    out = undefined;
+  }
+  if (out) {
+    const file = path.resolve(out);
+    const doc = existsSync(file) ? readFileSync(file, "utf8") : DOC_SKELETON;
+    writeFileSync(file, replaceGenerated(doc, generated, WEBGPU_MARKS));
+    log(`wrote the WebGPU section of ${path.relative(process.cwd(), file)} (${results.totalSeconds.toFixed(0)} s)`);
+  } else {
+    process.stdout.write(generated + "\n");
+  }
+  return results.gpu.error ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

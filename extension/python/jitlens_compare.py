@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import sys
+import threading
 import time
 import types
 import traceback
@@ -544,7 +545,27 @@ def timed_run(call, req, user_file, keep=None):
     return run
 
 
+def exit_with_parent():
+    """Stop when the process that started us (JIT Lens's engine) goes away.
+
+    Cancelling a comparison in the editor kills the engine; without this, the helper would go
+    on running the user's code as an orphan. Checked twice a second by a daemon thread.
+    """
+    parent = os.getppid()
+    if parent <= 1:
+        return
+
+    def watch():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="jitlens-parent-watch", daemon=True).start()
+
+
 def main(argv):
+    exit_with_parent()
     if len(argv) != 2:
         sys.stderr.write("usage: jitlens_compare.py REQUEST.json\n")
         return 2

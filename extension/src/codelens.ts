@@ -11,6 +11,8 @@ import type { Results } from "./results";
 
 /** Before the measured result: the first result (traced and compiled) while timing runs. */
 export const LENS_MEASURING = "$(sync~spin) measuring…";
+/** The third lens after a successful run (trusted workspaces only): `jitlens.compareWithJax`. */
+export const LENS_COMPARE = "Compare with JAX";
 /** Prefix of a result whose function was edited since it ran. */
 export const LENS_STALE_PREFIX = "↻ stale: ";
 
@@ -20,7 +22,7 @@ export function staleTitle(title: string): string {
 }
 
 class FnLens extends vscode.CodeLens {
-  constructor(range: vscode.Range, readonly uri: vscode.Uri, readonly fn: string, readonly kind: "main" | "ir") {
+  constructor(range: vscode.Range, readonly uri: vscode.Uri, readonly fn: string, readonly kind: "main" | "ir" | "compare") {
     super(range);
   }
 }
@@ -40,6 +42,7 @@ export class JitLensCodeLensProvider implements vscode.CodeLensProvider<FnLens>,
       // An edit may make a result stale (its function's text changed): re-resolve the titles.
       vscode.workspace.onDidChangeTextDocument((e) => { if (e.contentChanges.length && results.all(e.document.uri).size) this.changed.fire(); }),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration("jitlens.codeLens")) this.changed.fire(); }),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.changed.fire()),
       this.changed,
     ];
   }
@@ -58,6 +61,8 @@ export class JitLensCodeLensProvider implements vscode.CodeLensProvider<FnLens>,
       const s = this.results.get(doc.uri, fn.name);
       const report = s?.status === "done" ? s.report : s?.partial;
       if (report && !report.error) lenses.push(new FnLens(range, doc.uri, fn.name, "ir"));
+      // Comparing runs the user's code: offered only in a trusted workspace, after a successful run.
+      if (s?.status === "done" && !s.report.error && vscode.workspace.isTrusted) lenses.push(new FnLens(range, doc.uri, fn.name, "compare"));
     }
     return lenses;
   }
@@ -65,6 +70,10 @@ export class JitLensCodeLensProvider implements vscode.CodeLensProvider<FnLens>,
   resolveCodeLens(lens: FnLens): FnLens {
     const uri = lens.uri.toString();
     const run: vscode.Command = { title: LENS_IDLE, command: "jitlens.traceAndCompile", arguments: [uri, lens.fn], tooltip: "Trace, compile and measure this function" };
+    if (lens.kind === "compare") {
+      lens.command = { title: LENS_COMPARE, command: "jitlens.compareWithJax", arguments: [uri, lens.fn], tooltip: "Run this function in your own Python with NumPy, JAX eager and jax.jit, and compare (runs your code)" };
+      return lens;
+    }
     if (lens.kind === "ir") {
       lens.command = { title: LENS_IR, command: "jitlens.openViewer", arguments: [uri, lens.fn], tooltip: "Open the IR viewer" };
       return lens;

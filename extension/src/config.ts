@@ -52,6 +52,22 @@ export class Config {
     await this.section.update("annotations.enabled", on, target);
   }
 
+  /** `jitlens.pythonPath`: the interpreter for "Compare with JAX" when the Python extension gives none (runs user code). */
+  get pythonPath(): string | undefined {
+    const v = this.section.get<string>("pythonPath");
+    return typeof v === "string" && v.trim() ? v.trim() : undefined;
+  }
+
+  /** `jitlens.compare.onRun`: compare with the user's NumPy and JAX after each successful run (trusted workspaces only). */
+  get compareOnRun(): boolean {
+    return this.section.get<boolean>("compare.onRun") === true;
+  }
+
+  /** `jitlens.compare.timeoutS`: stop the Python helper after this many seconds. */
+  get compareTimeoutMs(): number {
+    return positive(this.section.get<number>("compare.timeoutS"), 120, 1) * 1000;
+  }
+
   /** `jitlens.codeLens.enabled`: the lenses above each def. */
   get codeLens(): boolean {
     return this.section.get<boolean>("codeLens.enabled") !== false;

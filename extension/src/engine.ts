@@ -3,8 +3,8 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { EngineCancelledError, EngineClient, EngineStoppedError } from "../../compiler-core/src/engine/client";
-import type { AnalyzeParams } from "../../compiler-core/src/engine/protocol";
-import type { Report } from "../../compiler-core/src/report";
+import type { AnalyzeParams, CompareParams } from "../../compiler-core/src/engine/protocol";
+import type { CompareResult, Report } from "../../compiler-core/src/report";
 
 export { EngineStoppedError };
 
@@ -42,6 +42,28 @@ export class Engine implements vscode.Disposable {
     } catch (err) {
       if (err instanceof EngineCancelledError) {
         this.log.info(`cancelled: ${params.fn ?? "function"} in ${path.basename(params.file)}`);
+        return undefined;
+      }
+      throw err;
+    } finally {
+      sub?.dispose();
+    }
+  }
+
+  /**
+   * Run the function in the user's Python and compare (this executes their code: callers check
+   * workspace trust). Resolves to undefined when `token` cancelled it (the engine, and with it
+   * the Python helper, is killed); rejects with `EngineStoppedError` on a crash.
+   */
+  async compare(params: CompareParams, token?: vscode.CancellationToken): Promise<CompareResult | undefined> {
+    const abort = new AbortController();
+    const sub = token?.onCancellationRequested(() => abort.abort());
+    if (token?.isCancellationRequested) abort.abort();
+    try {
+      return await this.client.compare(params, abort.signal);
+    } catch (err) {
+      if (err instanceof EngineCancelledError) {
+        this.log.info(`cancelled: comparing ${params.fn} in ${path.basename(params.file)}`);
         return undefined;
       }
       throw err;

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import type { Report } from "../../compiler-core/src/report";
-import { isViewerMessage, isViewerState, type HostMessage, type ViewerMessage } from "../../webview/src/protocol";
+import { isViewerMessage, isViewerState, type HostMessage, type StageId, type ViewerMessage } from "../../webview/src/protocol";
 import { fileNameOf, uriOfFile } from "./spans";
 
 export const VIEW_TYPE = "jitlens.irViewer";
@@ -14,6 +14,8 @@ export const VIEW_TYPE = "jitlens.irViewer";
 export class Viewer implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private report: Report | undefined;
+  /** A stage to open on the next Report the viewer gets (a fresh panel loses the first post). */
+  private pendingStage: StageId | undefined;
   private readonly panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
   private readonly highlight = vscode.window.createTextEditorDecorationType({
@@ -35,22 +37,23 @@ export class Viewer implements vscode.Disposable {
   }
 
   /** Open (or reveal) the panel showing `report`; without one, the panel says how to get one. */
-  show(report: Report | undefined): void {
+  show(report: Report | undefined, stage?: StageId): void {
     if (this.panel) {
       this.panel.reveal(undefined, true);
     } else {
       const panel = vscode.window.createWebviewPanel(VIEW_TYPE, "JIT Lens", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.options());
       this.adopt(panel, report);
     }
-    if (report) this.update(report);
+    if (report) this.update(report, stage);
   }
 
-  /** Show `report` if the panel is open (a finished run replaces what it shows). */
-  update(report: Report): void {
+  /** Show `report` if the panel is open (a finished run replaces what it shows); `stage` selects a tab. */
+  update(report: Report, stage?: StageId): void {
     this.report = report;
+    this.pendingStage = stage;
     if (!this.panel) return;
     this.panel.title = `JIT Lens: ${report.fn || "?"}`;
-    this.post({ type: "report", report });
+    this.post(stage ? { type: "report", report, stage } : { type: "report", report });
   }
 
   get isOpen(): boolean {
@@ -73,9 +76,7 @@ export class Viewer implements vscode.Disposable {
     panel.webview.html = this.html(panel.webview);
     panel.title = this.report ? `JIT Lens: ${this.report.fn || "?"}` : "JIT Lens";
     this.panelSubs.push(
-      panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (isViewerMessage(m)) void this.onMessage(m);
-      }),
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.receive(m)),
       panel.onDidDispose(() => {
         if (this.panel === panel) {
           this.panel = undefined;
@@ -86,12 +87,30 @@ export class Viewer implements vscode.Disposable {
     );
   }
 
+  /**
+   * A message from the webview, which is untrusted: every field is checked (isViewerMessage)
+   * before use, anything else is dropped; a handler's failure is logged, never thrown into the
+   * webview channel. Resolves to whether the message was accepted (the in-host tests send
+   * hostile messages through here).
+   */
+  async receive(m: unknown): Promise<boolean> {
+    if (!isViewerMessage(m)) return false;
+    try {
+      await this.onMessage(m);
+    } catch (e) {
+      console.warn(`JIT Lens viewer: ${m.type} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return true;
+  }
+
   private async onMessage(m: ViewerMessage): Promise<void> {
     switch (m.type) {
       case "ready": {
         // The viewer (re)loaded: a new panel, a reload, or the panel shown again after
         // being hidden (its context is not retained). Give it the Report.
-        if (this.report) this.post({ type: "report", report: this.report });
+        const stage = this.pendingStage;
+        this.pendingStage = undefined;
+        if (this.report) this.post(stage ? { type: "report", report: this.report, stage } : { type: "report", report: this.report });
         const editor = vscode.window.activeTextEditor;
         if (editor) this.followCursor(editor);
         return;
@@ -100,7 +119,8 @@ export class Viewer implements vscode.Disposable {
         this.clearHighlight();
         const editor = this.reportEditor();
         if (!editor || m.line === null) return;
-        const lines = [m.line, ...(m.lines ?? [])].filter((l) => l <= editor.document.lineCount);
+        // At most a screenful of ranges, whatever the viewer asks for.
+        const lines = [m.line, ...(m.lines ?? []).slice(0, 10_000)].filter((l) => l <= editor.document.lineCount);
         editor.setDecorations(this.highlight, lines.map((l) => new vscode.Range(l - 1, 0, l - 1, 0)));
         return;
       }

@@ -23,7 +23,9 @@ export function toUri(arg: unknown): vscode.Uri | undefined {
 }
 
 /** The runs in progress; `jitlens.cancel` cancels them all. */
-const inFlight = new Set<vscode.CancellationTokenSource>();
+export const inFlight = new Set<vscode.CancellationTokenSource>();
+/** The newest run of each function (`uri#fn`): an older run that was superseded writes nothing. */
+const latest = new Map<string, vscode.CancellationTokenSource>();
 
 /** `jitlens.cancel`: cancel every run in progress (the engine is killed). Resolves to how many. */
 export function cancelRuns(): number {
@@ -33,7 +35,7 @@ export function cancelRuns(): number {
 }
 
 /** The document and function a command is about: its arguments, else the active editor and cursor. */
-async function target(uriArg: unknown, fnArg: unknown): Promise<{ doc: vscode.TextDocument; fn?: FunctionInfo; name: string } | undefined> {
+export async function target(uriArg: unknown, fnArg: unknown): Promise<{ doc: vscode.TextDocument; fn?: FunctionInfo; name: string } | undefined> {
   const doc = await documentFor(uriArg);
   if (!doc) {
     void vscode.window.showWarningMessage("JIT Lens: open a Python file and put the cursor in a function to trace it.");
@@ -78,12 +80,20 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
     timing: { minRuns: ctx.config.minRuns, minTimeMs: ctx.config.minTimeMs },
     gpuMemoryShare: ctx.config.gpuMemoryShare,
   };
-  ctx.results.setRunning(doc.uri, name, snapshot);
+  // The last request wins: a new run supersedes the runs in flight (cancelled; the engine is
+  // killed if one of them was running in it, and the next request starts a fresh one).
+  cancelRuns();
+  const key = `${doc.uri.toString()}#${name}`;
   const cancel = new vscode.CancellationTokenSource();
+  const superseded = () => latest.get(key) !== cancel;
+  latest.set(key, cancel);
+  ctx.results.setRunning(doc.uri, name, snapshot);
   inFlight.add(cancel);
   void vscode.commands.executeCommand("setContext", "jitlens.running", true);
   const t0 = Date.now();
   let report: Report | undefined;
+  let cancelled = false;
+  let wasSuperseded = false;
   try {
     report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `JIT Lens: ${name}`, cancellable: true },
@@ -92,7 +102,7 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
         try {
           progress.report({ message: "tracing & compiling…" });
           const first = await ctx.engine.analyze({ ...params, run: false }, cancel.token);
-          if (!first || first.error) return first;
+          if (!first || first.error || cancel.token.isCancellationRequested) return first;
           ctx.log.info(`first result for ${name} in ${Date.now() - t0} ms`);
           ctx.results.setPartial(doc.uri, name, first);
           if (ctx.viewer.isOpen) ctx.viewer.update(first);
@@ -104,6 +114,7 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
       },
     );
   } catch (err) {
+    if (superseded()) return undefined;
     if (!(err instanceof EngineStoppedError)) {
       ctx.results.restore(doc.uri, name);
       throw err;
@@ -116,10 +127,15 @@ export async function traceAndCompile(ctx: Ctx, uriArg?: unknown, fnArg?: unknow
     return report;
   } finally {
     inFlight.delete(cancel);
+    cancelled = cancel.token.isCancellationRequested;
+    wasSuperseded = superseded();
+    if (!wasSuperseded) latest.delete(key);
     cancel.dispose();
     void vscode.commands.executeCommand("setContext", "jitlens.running", inFlight.size > 0);
   }
-  if (!report) {
+  // Superseded by a newer run of the same function: that run owns the function's state now.
+  if (wasSuperseded) return undefined;
+  if (!report || cancelled) {
     ctx.results.restore(doc.uri, name);
     return undefined;
   }

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as vscode from "vscode";
 import type { Report } from "../../compiler-core/src/report";
 import type { JitLensApi } from "../../extension/src/extension";
+import { compareRefusal } from "../../extension/src/trust";
 
 const EXTENSION_ID = "jitlens.jitlens";
 const SPEEDUP_LENS = /^⚡ [\d.]+× compiled vs interpreted/;
@@ -370,5 +371,227 @@ suite("JIT Lens editor features (issue 7)", () => {
     for (const r of rows) console.log(`    ${r.example.padEnd(40)} first ${String(r.firstMs).padStart(5)} ms  full ${String(r.fullMs).padStart(5)} ms`);
     const slow = rows.filter((r) => r.firstMs < 0 || r.firstMs >= 1000);
     assert.deepEqual(slow, [], "every example's first result should show within a second");
+  });
+});
+
+suite("JIT Lens hardening: faults, load and hostile messages (issue 10)", () => {
+  /** Engine processes (node ... jitlens.js engine) whose parent is this extension host. */
+  function engineChildren(): number[] {
+    const out: number[] = [];
+    for (const d of fs.readdirSync("/proc")) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        if (ppid !== process.pid) continue;
+        const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+        if (cmd.some((a) => a.endsWith("jitlens.js")) && cmd.includes("engine")) out.push(Number(d));
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    return out;
+  }
+  const hasProc = fs.existsSync("/proc/self/stat");
+
+  suiteSetup(async () => {
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    await cfg.update("timing.minRuns", 1, vscode.ConfigurationTarget.Global);
+    await cfg.update("timing.minTimeMs", 0, vscode.ConfigurationTarget.Global);
+    await cfg.update("backend", "cpu", vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    for (const k of ["timing.minRuns", "timing.minTimeMs", "backend"]) await cfg.update(k, undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  test("engine SIGKILLed mid-run: the run resolves to an EngineError Report with a clear message, and the next run works in a fresh engine", async () => {
+    const t = locate("slow_matmul");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    await vscode.workspace.getConfiguration("jitlens").update("timing.minRuns", 5, vscode.ConfigurationTarget.Global);
+    const pending = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "slow_matmul");
+    // Kill it while it measures (the second request, the long one).
+    await until("the measuring state", async () => ((await lensesAt(t.uri, t.defLine)).some((x) => x.endsWith("measuring…")) ? true : undefined),
+      async () => JSON.stringify(await lensesAt(t.uri, t.defLine)), 30_000);
+    const pid = (await api()).enginePid();
+    assert.ok(pid, "an engine is running");
+    process.kill(pid, "SIGKILL");
+    const r = await pending;
+    assert.ok(r, "a crash resolves to a Report, not undefined");
+    assert.equal(r.error?.kind, "EngineError");
+    assert.match(r.error.message, /engine stopped unexpectedly \(killed by SIGKILL.*\); it will restart on the next run/);
+    await vscode.workspace.getConfiguration("jitlens").update("timing.minRuns", 1, vscode.ConfigurationTarget.Global);
+    const next = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "slow_matmul", "x=f32[64,64]");
+    assert.ok(next && !next.error, `the next run works: ${JSON.stringify(next?.error)}`);
+    assert.notEqual((await api()).enginePid(), pid, "in a fresh engine");
+  });
+
+  test("the file edited during a run: the result lands on its function (moved), no exception; closed during a run: still a Report", async () => {
+    const t = locate("softplus");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    try {
+      const pending = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), "# added while running\n# and another line\n"));
+      const r = await pending;
+      assert.ok(r && !r.error, `the run finished: ${JSON.stringify(r?.error)}`);
+      // The Report's lines are from the text it traced; the editor shows them two lines down.
+      await until("annotations on the moved function", async () => {
+        const a = (await api()).annotations(t.uri).filter((x) => x.fn === "softplus");
+        return a.length && a.every((x) => x.line >= t.defLine + 3) ? a : undefined;
+      }, async () => JSON.stringify((await api()).annotations(t.uri)), 5000);
+      const lenses = await lensesAt(t.uri, t.defLine + 2);
+      assert.ok(lenses.some((x) => SPEEDUP_LENS.test(x)), JSON.stringify(lenses));
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.files.revert");
+    }
+    // Close the document's editor while a run is in progress.
+    await vscode.window.showTextDocument(doc);
+    const pending = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+    await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+    const r = await pending;
+    assert.ok(r && !r.error, `a run whose editor closed still resolves to its Report: ${JSON.stringify(r?.error)}`);
+  });
+
+  test("the IR viewer disposed while a run's report is being posted: no error, and the next run reopens it", async () => {
+    const t = locate("softplus");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    const viewerTabs = () => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((tab) => tab.input instanceof vscode.TabInputWebview && tab.input.viewType.includes("jitlens.irViewer"));
+    const first = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+    assert.ok(first && !first.error);
+    await until("the viewer open", async () => (viewerTabs().length ? true : undefined), async () => "no viewer tab", 10_000);
+    const a = await api();
+    assert.equal(a.viewerOpen(), true);
+    // Start a run (its first result is posted to the open viewer, then the final one), and
+    // close the panel meanwhile: whichever post meets the disposed panel, nothing throws.
+    const pending = vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[2048]");
+    await vscode.window.tabGroups.close(viewerTabs());
+    const r = await pending;
+    assert.ok(r && !r.error, `the run finished without an error: ${JSON.stringify(r?.error)}`);
+    // The run may have ended before or after the close landed: either way, closed now or reopened.
+    await sleep(300);
+    if (viewerTabs().length) await vscode.window.tabGroups.close(viewerTabs());
+    await until("the viewer closed", async () => (a.viewerOpen() ? undefined : true), async () => "still open", 5000);
+    const again = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+    assert.ok(again && !again.error);
+    await until("the viewer reopened", async () => (viewerTabs().length ? true : undefined), async () => "no viewer tab", 10_000);
+  });
+
+  test("20 Trace & Compile requests in a burst: the last one wins, the others are cancelled, one engine process at the end", async () => {
+    const t = locate("softplus");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    const before = process.listenerCount("exit");
+    const specs = Array.from({ length: 20 }, (_, i) => `x=f32[${1024 + i}]`);
+    const t0 = Date.now();
+    const all = specs.map((s) => vscode.commands.executeCommand<Report | undefined>("jitlens.traceAndCompile", t.uri, "softplus", s));
+    const results = await Promise.all(all);
+    const ms = Date.now() - t0;
+    const last = results[19];
+    assert.ok(last && !last.error, `the last request wins: ${JSON.stringify(last?.error)}`);
+    assert.equal(last.args[0]?.type, "f32[1043]");
+    const finished = results.slice(0, 19).filter((r) => r !== undefined);
+    assert.deepEqual(finished.map((r) => r?.args[0]?.type), [], "the 19 earlier requests were cancelled (resolved to undefined)");
+    console.log(`    20 requests in a burst: ${ms} ms; the last won, 19 cancelled`);
+    // The lens shows the last run's result, not a cancelled one's.
+    const lens = await until("the result lens", async () => (await lensesAt(t.uri, t.defLine)).find((x) => SPEEDUP_LENS.test(x)), async () => JSON.stringify(await lensesAt(t.uri, t.defLine)), 5000);
+    assert.ok(lens);
+    const pid = (await api()).enginePid();
+    assert.ok(pid && isAlive(pid));
+    if (hasProc) {
+      await until("one engine process", async () => (engineChildren().length === 1 ? true : undefined), async () => JSON.stringify(engineChildren()), 5000);
+      assert.deepEqual(engineChildren(), [pid]);
+    }
+    assert.equal(process.listenerCount("exit"), before, "no process listeners leaked");
+    assert.equal(await vscode.commands.executeCommand("jitlens.cancel"), 0, "nothing left in flight");
+  });
+
+  test("hostile messages from the webview are validated and dropped; valid ones with out-of-range lines are clamped", async () => {
+    const a = await api();
+    const t = locate("softplus");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    const hostile: unknown[] = [
+      null, undefined, 0, "reveal", [], [{ type: "reveal", line: 1 }], {}, { type: "nope" }, { type: "__proto__" },
+      { type: "reveal" }, { type: "reveal", line: "1" }, { type: "reveal", line: 0 }, { type: "reveal", line: -5 }, { type: "reveal", line: 1.5 },
+      { type: "reveal", line: NaN }, { type: "reveal", line: Infinity }, { type: "reveal", line: { valueOf: () => 3 } },
+      { type: "highlight" }, { type: "highlight", line: "x" }, { type: "highlight", line: 1, lines: "1,2" }, { type: "highlight", line: 1, lines: [1, "2"] },
+      { type: "highlight", line: 1, lines: [1, -1] }, { type: "highlight", line: 1, lines: { length: 1e9 } },
+      { type: "ready", extra: "x".repeat(1_000_000) }.extra, { type: { toString: () => "ready" } },
+    ];
+    for (const m of hostile) assert.equal(await a.viewerMessage(m), false, `dropped: ${JSON.stringify(m)?.slice(0, 80)}`);
+    // Valid shapes with extreme values are accepted and handled without throwing.
+    const big = Array.from({ length: 200_000 }, (_, i) => i + 1);
+    for (const m of [{ type: "highlight", line: 1e15, lines: big }, { type: "highlight", line: null }, { type: "reveal", line: 1e15 }, { type: "ready", junk: { deep: [1, 2, 3] } }, JSON.parse('{"type":"highlight","line":1,"__proto__":{"polluted":true}}')]) {
+      assert.equal(await a.viewerMessage(m), true, JSON.stringify(m).slice(0, 80));
+    }
+    assert.equal(({} as { polluted?: boolean }).polluted, undefined, "no prototype pollution");
+  });
+
+  test("the extension host is never blocked: CodeLenses for a 10,000-line file are provided quickly (one bounded parse)", async () => {
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const block = (i: number) => `# jitlens: x=f32[8]\ndef f${i}(x):\n    y = jnp.tanh(x) * 2.0\n    z = y + 1.0\n    return z * x\n\n`;
+    let text = "import jax\nimport jax.numpy as jnp\n\n";
+    for (let i = 0; text.split("\n").length < 10_000; i++) text += block(i);
+    const file = path.join(folder, "zz_big_generated.py");
+    fs.writeFileSync(file, text);
+    try {
+      const uri = vscode.Uri.file(file);
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      const t0 = performance.now();
+      const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", uri)) ?? [];
+      const ms = performance.now() - t0;
+      console.log(`    CodeLenses for ${text.split("\n").length} lines: ${lenses.length} lenses in ${ms.toFixed(0)} ms`);
+      assert.ok(lenses.length > 1600, `${lenses.length} lenses`);
+      assert.ok(ms < 3000, `provideCodeLenses took ${ms.toFixed(0)} ms`);
+      const out = path.join(vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath, "test-results", "e2e", "suite", "codelens-10k.json");
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      fs.writeFileSync(out, JSON.stringify({ lines: text.split("\n").length, lenses: lenses.length, ms: Math.round(ms) }, null, 2));
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
+
+// "JIT Lens: Compare with JAX" (issue 9): runs the function in the user's own Python. This
+// machine's python3 has NumPy and no JAX, so NumPy is timed and JAX is reported missing.
+suite("compare", () => {
+  test("Compare with JAX on a NumPy-only function: report.compare has NumPy's timing on our inputs, says JAX is missing; lens and viewer follow", async () => {
+    const t = locate("cmp_softsign");
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(t.uri));
+    // No run yet: the command traces & compiles first, then compares.
+    const report = await vscode.commands.executeCommand<Report | undefined>("jitlens.compareWithJax", t.uri, "cmp_softsign");
+    assert.ok(report, "the command resolved to undefined instead of a Report");
+    assert.equal(report.error, undefined, JSON.stringify(report.error));
+    const c = report.compare;
+    assert.ok(c, "the Report has no compare");
+    assert.equal(c.error, undefined, `compare error: ${JSON.stringify(c.error)}`);
+    assert.ok(c.versions.numpy, "NumPy found in the interpreter");
+    if (!c.versions.jax) assert.ok(c.missing.some((m) => /\bJAX\b/.test(m) && /not installed/.test(m)), `missing should name JAX: ${JSON.stringify(c.missing)}`);
+    const np = c.runs.numpy;
+    assert.ok(np?.timing && np.timing.median_ms > 0 && np.timing.runs >= 1, `NumPy timed: ${JSON.stringify(np)}`);
+    assert.equal(c.inputsMatch, true, "Python ran on our inputs, bit for bit");
+    assert.ok(np.max_rel_diff !== undefined && np.max_rel_diff < 1e-5, `NumPy agrees with our compiled output: ${np.max_rel_diff}`);
+    assert.deepEqual(np.outputs, ["f32[4096]"]);
+    // It is the function's Report (the viewer shows it), and the lens offers the command again.
+    assert.equal((await api()).viewerOpen(), true, "the viewer opened on the comparison");
+    await until("the \"Compare with JAX\" lens", async () => ((await lensesAt(t.uri, t.defLine)).includes("Compare with JAX") ? true : undefined), async () => JSON.stringify(await lensesAt(t.uri, t.defLine)));
+    const again = await vscode.commands.executeCommand<Report | undefined>("jitlens.openViewer", t.uri, "cmp_softsign");
+    assert.deepEqual(again?.compare, c, "stored in the function's Report");
+  });
+
+  test("untrusted workspaces: the guard refuses with a clear message, the manifest restricts the settings and hides the command", () => {
+    // The runner disables workspace trust (every workspace is trusted), so the guard is tested directly.
+    assert.equal(vscode.workspace.isTrusted, true);
+    assert.equal(compareRefusal(true), undefined);
+    const why = compareRefusal(false);
+    assert.ok(why && /untrusted workspace/.test(why) && /runs your Python code/.test(why), String(why));
+    const pkg = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON as {
+      capabilities: { untrustedWorkspaces: { supported: unknown; restrictedConfigurations?: string[] } };
+      contributes: { menus: { commandPalette: { command: string; when?: string }[] } };
+    };
+    assert.equal(pkg.capabilities.untrustedWorkspaces.supported, "limited");
+    assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ["jitlens.pythonPath", "jitlens.compare.onRun"]);
+    assert.match(pkg.contributes.menus.commandPalette.find((m) => m.command === "jitlens.compareWithJax")?.when ?? "", /isWorkspaceTrusted/);
   });
 });

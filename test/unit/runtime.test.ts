@@ -643,6 +643,9 @@ describe("timing", () => {
     assert.equal(maxRelDiff(a, array("f32", [5], [1, 0, Infinity, 0, -2])), Infinity);
     assert.equal(maxRelDiff(a, array("f32", [5], [1, NaN, -Infinity, 0, -2])), Infinity);
     assert.throws(() => maxRelDiff(a, array("f32", [1, 5], [1, 2, 3, 4, 5])), /shapes differ/);
+    // Scaled by the largest magnitude: a tiny element's own relative error does not dominate.
+    const near0 = maxRelDiff(array("f64", [2], [10, 1e-7]), array("f64", [2], [10, 2e-7]));
+    assert.ok(Math.abs(near0 - 1e-8) < 1e-15, String(near0));
   });
 });
 

@@ -5,7 +5,7 @@
 //   kernelChart: per profiled kernel, its measured time as the bar and its bandwidth floor
 //     (bytes moved over the bandwidth) as a tick: how far each kernel is from the roofline.
 import { axisBottom, scaleBand, scaleLog, select } from "d3";
-import type { KernelInfo, Timings } from "../../compiler-core/src/report";
+import type { KernelInfo, TimingStat, Timings } from "../../compiler-core/src/report";
 import { formatMs, formatSpeedup } from "../../compiler-core/src/format";
 
 const WIDTH = 640;
@@ -17,15 +17,34 @@ export interface TimingGroup {
   timings: Timings;
 }
 
+/** A run of the user's own Python (Compare with JAX): a bar when it was timed, else why not. */
+export interface ExtraRun {
+  mode: "numpy" | "jax_eager" | "jax_jit";
+  /** e.g. `NumPy`, `JAX eager`, `jax.jit`. */
+  label: string;
+  /** Where it ran, e.g. `numpy` or JAX's backend (`gpu`). */
+  group: string;
+  timing?: TimingStat;
+  /** Shown instead of a bar when there is no timing. */
+  note?: string;
+}
+
 interface Row {
   key: string;
   group: string;
-  mode: "eager" | "compiled";
+  mode: "eager" | "compiled" | ExtraRun["mode"];
   label: string;
   median: number;
   min: number;
   max: number;
   speedup?: number;
+  /** No bar: this text instead (a run that did not run). */
+  note?: string;
+}
+
+/** Cut to `n` characters with an ellipsis. */
+function cut(text: string, n: number): string {
+  return text.length > n ? `${text.slice(0, n - 1)}…` : text;
 }
 
 /** A log domain from the decade at or below the smallest value to a bit past the largest. */
@@ -45,24 +64,28 @@ function svgRoot(cls: string, height: number, label: string) {
     .attr("aria-label", label);
 }
 
-export function timingChart(groups: TimingGroup[]): SVGSVGElement {
+export function timingChart(groups: TimingGroup[], extra: ExtraRun[] = []): SVGSVGElement {
   const margin = { top: 8, right: 150, bottom: 28, left: 150 };
-  const rows: Row[] = groups.flatMap((g) => [
+  const ours: Row[] = groups.flatMap((g) => [
     { key: `${g.label}/eager`, group: g.label, mode: "eager" as const, label: "interpreted (eager)", median: g.timings.eager.median_ms, min: g.timings.eager.min_ms, max: g.timings.eager.max_ms },
     { key: `${g.label}/compiled`, group: g.label, mode: "compiled" as const, label: "compiled", median: g.timings.compiled.median_ms, min: g.timings.compiled.min_ms, max: g.timings.compiled.max_ms, speedup: g.timings.speedup },
   ]);
-  const multi = groups.length > 1;
+  const theirs: Row[] = extra.map((e) => ({ key: `python/${e.mode}`, group: e.group, mode: e.mode, label: e.label, median: e.timing?.median_ms ?? 0, min: e.timing?.min_ms ?? 0, max: e.timing?.max_ms ?? 0, note: e.timing ? undefined : e.note ?? "not timed" }));
+  const rows = [...ours, ...theirs];
   const height = margin.top + rows.length * (BAR + 12) + margin.bottom;
-  const domain = logDomain(rows.flatMap((r) => [r.median, r.min, r.max]));
+  const domain = logDomain(rows.filter((r) => r.note === undefined).flatMap((r) => [r.median, r.min, r.max]));
   const x = scaleLog().domain(domain).range([margin.left, WIDTH - margin.right]).clamp(true);
   const y = scaleBand<string>().domain(rows.map((r) => r.key)).range([margin.top, height - margin.bottom]).padding(0.3);
-  const svg = svgRoot("timing-chart", height, groups.map((g) => `${g.label}: interpreted ${formatMs(g.timings.eager.median_ms)}, compiled ${formatMs(g.timings.compiled.median_ms)}, ${formatSpeedup(g.timings.speedup)}`).join("; "));
+  const svg = svgRoot("timing-chart", height, [
+    ...groups.map((g) => `${g.label}: interpreted ${formatMs(g.timings.eager.median_ms)}, compiled ${formatMs(g.timings.compiled.median_ms)}, ${formatSpeedup(g.timings.speedup)}`),
+    ...theirs.map((r) => `${r.label}: ${r.note ?? formatMs(r.median)}`),
+  ].join("; "));
   svg.attr("data-testid", "timing-chart");
   svg
     .append("g")
     .attr("class", "axis")
     .attr("transform", `translate(0,${height - margin.bottom})`)
-    .call(axisBottom(x).tickFormat((d) => (isRound(+d) ? formatMs(+d) : "")));
+    .call(axisBottom(x).tickFormat((d) => (isRound(+d, domain) ? formatMs(+d) : "")));
   const bw = y.bandwidth();
   const bar = svg.selectAll("g.row").data(rows).join("g").attr("class", (r) => `row ${r.mode}`).attr("transform", (r) => `translate(0,${y(r.key)})`);
   bar
@@ -72,8 +95,24 @@ export function timingChart(groups: TimingGroup[]): SVGSVGElement {
     .attr("y", bw / 2)
     .attr("dy", "0.35em")
     .attr("text-anchor", "end")
-    .text((r) => (multi ? `${r.group} · ${r.label}` : r.label));
+    .text((r) => (r.note !== undefined || (r.mode !== "eager" && r.mode !== "compiled") ? r.label : groups.length > 1 ? `${r.group} · ${r.label}` : extra.length ? `JIT Lens ${r.mode}` : r.label))
+    .append("title")
+    .text((r) => `${r.group} · ${r.label}`);
+  // A run of the user's Python that has no timing: why, where its bar would be.
   bar
+    .filter((r) => r.note !== undefined)
+    .append("text")
+    .attr("class", "run-note")
+    .attr("data-testid", "timing-run-note")
+    .attr("data-mode", (r) => r.mode)
+    .attr("x", margin.left + 4)
+    .attr("y", bw / 2)
+    .attr("dy", "0.35em")
+    .text((r) => cut(r.note!, 70))
+    .append("title")
+    .text((r) => r.note!);
+  const timed = bar.filter((r) => r.note === undefined);
+  timed
     .append("rect")
     .attr("class", "bar")
     .attr("data-testid", "timing-bar")
@@ -84,21 +123,21 @@ export function timingChart(groups: TimingGroup[]): SVGSVGElement {
     .attr("height", bw)
     .append("title")
     .text((r) => `${r.group}, ${r.label}: median ${formatMs(r.median)} (min ${formatMs(r.min)}, max ${formatMs(r.max)})`);
-  bar
+  timed
     .append("line")
     .attr("class", "spread")
     .attr("x1", (r) => x(Math.max(r.min, domain[0])))
     .attr("x2", (r) => x(Math.max(r.max, domain[0])))
     .attr("y1", bw / 2)
     .attr("y2", bw / 2);
-  bar
+  timed
     .append("text")
     .attr("class", "value")
     .attr("x", (r) => x(Math.max(r.max, r.median, domain[0])) + 6)
     .attr("y", bw / 2)
     .attr("dy", "0.35em")
     .text((r) => formatMs(r.median));
-  bar
+  timed
     .filter((r) => r.speedup !== undefined)
     .select("text.value")
     .append("tspan")
@@ -128,7 +167,7 @@ export function kernelChart(rows: KernelRow[], bandwidthLabel: string): SVGSVGEl
     .append("g")
     .attr("class", "axis")
     .attr("transform", `translate(0,${height - margin.bottom})`)
-    .call(axisBottom(x).tickFormat((d) => (isRound(+d) ? formatMs(+d) : "")));
+    .call(axisBottom(x).tickFormat((d) => (isRound(+d, domain) ? formatMs(+d) : "")));
   const bw = y.bandwidth();
   const g = svg.selectAll("g.row").data(rows).join("g").attr("class", "row").attr("transform", (r) => `translate(0,${y(r.index)})`);
   g.append("text").attr("class", "label").attr("x", margin.left - 8).attr("y", bw / 2).attr("dy", "0.35em").attr("text-anchor", "end").text((r) => `${r.kernel.name} · ${r.kernel.kind}`);
@@ -156,8 +195,9 @@ export function kernelChart(rows: KernelRow[], bandwidthLabel: string): SVGSVGEl
   return svg.node()!;
 }
 
-/** Label only 1, 2 and 5 times a power of ten, so the log axis stays readable. */
-function isRound(v: number): boolean {
+/** Label only 1, 2 and 5 times a power of ten (only powers of ten over more than two decades), so the log axis stays readable. */
+function isRound(v: number, domain: [number, number]): boolean {
   const lead = v / 10 ** Math.floor(Math.log10(v) + 1e-9);
-  return [1, 2, 5].some((d) => Math.abs(lead - d) < 1e-6);
+  const leads = Math.log10(domain[1] / domain[0]) > 2.05 ? [1] : [1, 2, 5];
+  return leads.some((d) => Math.abs(lead - d) < 1e-6);
 }

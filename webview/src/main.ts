@@ -48,7 +48,7 @@ function show(): void {
 function onMessage(m: HostMessage): void {
   switch (m.type) {
     case "report":
-      state = { ...state, report: m.report };
+      state = m.stage ? { ...state, report: m.report, stage: m.stage, tab: STAGES.indexOf(m.stage) } : { ...state, report: m.report };
       show();
       save(state);
       return;
@@ -71,14 +71,14 @@ window.addEventListener("message", (e: MessageEvent<unknown>) => {
   }
 });
 
-// Keyboard: 1–6 pick a stage, [ and ] step through them (outside text fields and the graph).
+// Keyboard: 1–7 pick a stage, [ and ] step through them (outside text fields and the graph).
 window.addEventListener("keydown", (e) => {
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const target = e.target as HTMLElement | null;
   if (target?.closest("input, textarea, svg, [contenteditable]")) return;
   const at = STAGES.indexOf(currentStage());
   let next: StageId | undefined;
-  if (/^[1-6]$/.test(e.key)) next = STAGES[Number(e.key) - 1];
+  if (/^[1-9]$/.test(e.key) && Number(e.key) <= STAGES.length) next = STAGES[Number(e.key) - 1];
   else if (e.key === "]") next = STAGES[(at + 1) % STAGES.length];
   else if (e.key === "[") next = STAGES[(at - 1 + STAGES.length) % STAGES.length];
   if (next && selectStage(root, next)) e.preventDefault();

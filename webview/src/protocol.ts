@@ -6,8 +6,8 @@ import type { Report } from "../../compiler-core/src/report";
 
 /** Extension -> webview. */
 export type HostMessage =
-  /** Show this Report (replaces whatever was shown). */
-  | { type: "report"; report: Report }
+  /** Show this Report (replaces whatever was shown); `stage` opens that tab (e.g. `jax` after a comparison). */
+  | { type: "report"; report: Report; stage?: StageId }
   /** The editor's cursor is on this 1-based source line (null: not in the shown file). */
   | { type: "sourceLine"; line: number | null };
 
@@ -21,7 +21,7 @@ export type ViewerMessage =
   | { type: "reveal"; line: number };
 
 /** The viewer's stages, in tab order. */
-export const STAGES = ["jaxpr", "lowered", "passes", "kernels", "graph", "timings"] as const;
+export const STAGES = ["jaxpr", "lowered", "passes", "kernels", "graph", "timings", "jax"] as const;
 export type StageId = (typeof STAGES)[number];
 
 /** What the webview keeps in `vscode.setState` (and the panel serializer gets back after a reload). */
@@ -111,6 +111,80 @@ function isLineInfo(x: unknown): boolean {
   return isObject(x) && isNum(x.line) && arrayOf(x.eqns, isNum) && isStr(x.type) && isNum(x.kernel) && optional(x.kernels, (k) => arrayOf(k, isNum)) && optional(x.eagerMs, isNum);
 }
 
+function isErrorInfo(e: unknown): boolean {
+  return isObject(e) && isStr(e.kind) && isStr(e.message) && optional(e.span, isSpan) && optional(e.related, (r) => arrayOf(r, (q) => isObject(q) && isStr(q.message) && isSpan(q.span)));
+}
+
+const isBool = (x: unknown): x is boolean => typeof x === "boolean";
+const recordOf = (x: unknown, ok: (y: unknown) => boolean) => isObject(x) && Object.values(x).every(ok);
+
+function isCompareRun(x: unknown): boolean {
+  return (
+    isObject(x) &&
+    optional(x.first_call_ms, isNum) &&
+    optional(x.timing, isStat) &&
+    optional(x.outputs, (o) => arrayOf(o, isStr)) &&
+    // JSON turns a non-finite difference into null: shown as such, not a reason to drop the Report.
+    optional(x.max_rel_diff, (d) => d === null || isNum(d)) &&
+    optional(x.error, isErrorInfo)
+  );
+}
+
+function isEqnRef(x: unknown): boolean {
+  return isObject(x) && isNum(x.index) && isNum(x.line) && isStr(x.prim) && arrayOf(x.outs, isStr) && isStr(x.text);
+}
+
+const MISMATCH_KINDS = ["type", "params", "only_ours", "only_jax", "inputs", "outputs"];
+
+function isJaxprDiff(x: unknown): boolean {
+  return (
+    isObject(x) &&
+    isBool(x.same) &&
+    isBool(x.samePrimitives) &&
+    isBool(x.sameTypes) &&
+    isBool(x.sameParams) &&
+    isObject(x.counts) &&
+    isNum(x.counts.ours) &&
+    isNum(x.counts.jax) &&
+    isNum(x.counts.matched) &&
+    arrayOf(x.pairs, (p) => isObject(p) && isNum(p.ours) && isNum(p.jax) && isNum(p.oursLine) && isNum(p.jaxLine)) &&
+    arrayOf(x.mismatches, (m) => isObject(m) && MISMATCH_KINDS.includes(m.kind as string) && isStr(m.message) && optional(m.ours, isEqnRef) && optional(m.jax, isEqnRef)) &&
+    optional(x.truncated, isBool) &&
+    arrayOf(x.notes, isStr)
+  );
+}
+
+/** `Report.compare` (report.ts `CompareResult`): every field the viewer reads. */
+export function isCompareResult(x: unknown): boolean {
+  return (
+    isObject(x) &&
+    x.version === 1 &&
+    isObject(x.python) &&
+    isStr(x.python.path) &&
+    isStr(x.python.source) &&
+    recordOf(x.versions, isStr) &&
+    optional(x.jax, (j) => isObject(j) && isStr(j.backend) && isStr(j.device) && isNum(j.devices)) &&
+    arrayOf(x.missing, isStr) &&
+    arrayOf(x.warnings, isStr) &&
+    optional(x.error, isErrorInfo) &&
+    isNum(x.seed) &&
+    arrayOf(x.inputs, (i) => isObject(i) && isStr(i.path) && isStr(i.type) && isStr(i.sha256) && isBool(i.matches)) &&
+    isBool(x.inputsMatch) &&
+    isObject(x.runs) &&
+    optional(x.runs.numpy, isCompareRun) &&
+    optional(x.runs.jax_eager, isCompareRun) &&
+    optional(x.runs.jax_jit, isCompareRun) &&
+    optional(x.jaxpr, isStr) &&
+    optional(x.stablehlo, isStr) &&
+    optional(x.hlo, isStr) &&
+    optional(x.stageErrors, (se) => recordOf(se, isErrorInfo)) &&
+    optional(x.xla, (k) => isObject(k) && isNum(k.fusions) && recordOf(k.byKind, isNum) && isNum(k.customCalls) && isNum(k.otherOps) && recordOf(k.otherByOp, isNum) && isNum(k.kernels)) &&
+    optional(x.jaxprDiff, isJaxprDiff) &&
+    isNum(x.elapsed_ms) &&
+    optional(x.synthetic, isStr)
+  );
+}
+
 /**
  * A structural check of a Report against report.ts: every field the viewer reads has the
  * type it declares, so rendering cannot throw on a malformed message. Unknown extra fields
@@ -124,7 +198,7 @@ export function isReport(x: unknown): x is Report {
     isStr(x.fn) &&
     optional(x.defSpan, isSpan) &&
     arrayOf(x.args, (a) => isObject(a) && isStr(a.name) && isStr(a.spec) && isStr(a.type)) &&
-    optional(x.error, (e) => isObject(e) && isStr(e.kind) && isStr(e.message) && optional(e.span, isSpan) && optional(e.related, (r) => arrayOf(r, (q) => isObject(q) && isStr(q.message) && isSpan(q.span)))) &&
+    optional(x.error, isErrorInfo) &&
     optional(x.jaxpr, isIRLines) &&
     optional(x.lowered, isIRLines) &&
     optional(x.passes, (p) => arrayOf(p, (q) => isObject(q) && isStr(q.name) && typeof q.changed === "boolean" && isIRLines(q.lines))) &&
@@ -133,7 +207,8 @@ export function isReport(x: unknown): x is Report {
     optional(x.lines, (l) => arrayOf(l, isLineInfo)) &&
     optional(x.timings, isTimings) &&
     optional(x.warnings, (w) => arrayOf(w, isStr)) &&
-    optional(x.stageMs, (m) => isObject(m) && Object.values(m).every(isNum))
+    optional(x.stageMs, (m) => isObject(m) && Object.values(m).every(isNum)) &&
+    optional(x.compare, isCompareResult)
   );
 }
 
@@ -141,7 +216,7 @@ export function isHostMessage(x: unknown): x is HostMessage {
   if (!isObject(x)) return false;
   switch (x.type) {
     case "report":
-      return isReport(x.report);
+      return isReport(x.report) && optional(x.stage, (s) => (STAGES as readonly unknown[]).includes(s));
     case "sourceLine":
       return x.line === null || isLine(x.line);
     default:

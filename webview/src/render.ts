@@ -12,6 +12,7 @@ import { formatError, formatSpan, type IRLine, type KernelInfo, type Report, typ
 import { formatBackend, formatBytes, formatCount, formatKernels, formatMs, formatSpeedup, plural } from "../../compiler-core/src/format";
 import { cssColor, kernelColorIndex } from "../../compiler-core/src/palette";
 import { kernelChart, timingChart, type KernelRow } from "./chart";
+import { compareChartRuns, compareStage, syntheticBanner } from "./compare";
 import { diffLines } from "./diff";
 import { h } from "./dom";
 import { markGraphLine, renderGraph } from "./graph";
@@ -39,6 +40,7 @@ export const STAGE_TITLES: Record<StageId, string> = {
   kernels: "Kernels",
   graph: "Graph",
   timings: "Timings",
+  jax: "JAX",
 };
 
 /** Replace `root`'s content with the view of `report` (or a hint when there is none yet). */
@@ -53,6 +55,8 @@ export function render(root: HTMLElement, report: Report | undefined, opts: View
   root.append(summary(report));
   if (report.error) root.append(errorBox(report));
   for (const w of report.warnings ?? []) root.append(h("p", { class: "warning", "data-testid": "warning" }, w));
+  const banner = syntheticBanner(report.compare);
+  if (banner) root.append(banner);
 
   const ctx = new Context(report);
   const graphStage = h("div", { class: "stage graph-stage", "data-testid": "graph" });
@@ -69,6 +73,10 @@ export function render(root: HTMLElement, report: Report | undefined, opts: View
     kernels: () => kernelsStage(report, ctx, events),
     graph: () => graphStage,
     timings: () => timingsStage(report, ctx),
+    jax: () => {
+      const colors = ctx.jaxprColors();
+      return compareStage(report, { oursJaxprLine: (i) => irLine(report.jaxpr![i], ctx, colors[i]), link: (view) => linkLines(view, events) });
+    },
   };
   const index = Math.max(0, STAGES.indexOf(opts.stage));
   const tabs = h("vscode-tabs", { "selected-index": index, "data-testid": "stages" });
@@ -462,8 +470,8 @@ function timingsStage(r: Report, ctx: Context): HTMLElement {
     "div",
     { class: "stage", "data-testid": "timings" },
     h("p", { class: "speedup" }, h("strong", {}, formatSpeedup(t.speedup)), ` compiled vs eager (interpreted) on ${formatBackend(t)}`),
-    h("h3", {}, "The whole function, interpreted and compiled (log scale)"),
-    timingChart([{ label: formatBackend(t), timings: t }]),
+    h("h3", {}, r.compare ? "The whole function: ours interpreted and compiled, and as your own Python ran it (log scale; details in the JAX tab)" : "The whole function, interpreted and compiled (log scale)"),
+    timingChart([{ label: formatBackend(t), timings: t }], r.compare ? compareChartRuns(r.compare) : []),
     h("div", { class: "scroll-x" }, timingTable(t)),
   );
   const kernels = r.kernels ?? [];

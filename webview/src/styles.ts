@@ -138,4 +138,52 @@ table.data th, table.data td { text-align: right; padding: 3px 10px; border-bott
 table.data th:first-child, table.data td:first-child { text-align: left; }
 table.data th { font-weight: 600; color: var(--vscode-descriptionForeground, inherit); }
 table.data td { font-family: var(--vscode-editor-font-family, monospace); }
+
+/* Charts: the runs of the user's own Python (Compare with JAX) */
+svg.chart .numpy .bar { fill: var(--vscode-charts-green, #388a34); }
+svg.chart .jax_eager .bar { fill: var(--vscode-charts-purple, #652d90); fill-opacity: 0.5; }
+svg.chart .jax_jit .bar { fill: var(--vscode-charts-purple, #652d90); }
+svg.chart text.run-note { fill: var(--vscode-errorForeground, #a1260d); font-style: italic; }
+
+/* Compare with JAX */
+.banner.synthetic {
+  margin: 8px 0; padding: 6px 10px; border-left: 4px solid var(--vscode-editorWarning-foreground, #bf8803);
+  background: color-mix(in srgb, var(--vscode-editorWarning-foreground, #bf8803) 14%, transparent);
+}
+.compare h3 { margin: 16px 0 6px; font-size: 1.05em; }
+.compare h4 { margin: 4px 0; font-size: 0.95em; font-weight: 600; }
+.compare .env { font-weight: 600; margin-top: 0; }
+.compare .missing ul { margin: 4px 0 8px; padding-left: 20px; }
+.compare .error-text, table.data td.error-text { color: var(--vscode-errorForeground, #a1260d); white-space: normal; text-align: left; }
+.compare .verdict.same { color: var(--vscode-charts-green, #388a34); font-weight: 600; }
+.compare .verdict.differs { color: var(--vscode-editorWarning-foreground, #bf8803); font-weight: 600; }
+.compare ul.mismatches { margin: 4px 0 8px; padding-left: 20px; font-family: var(--vscode-editor-font-family, monospace); }
+.compare .note { margin: 2px 0; font-style: italic; }
+table.sbs { width: 100%; table-layout: fixed; border-collapse: collapse; }
+table.sbs th { text-align: left; font-weight: 600; padding: 2px 6px; color: var(--vscode-descriptionForeground, inherit);
+  border-bottom: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); font-family: var(--vscode-font-family, sans-serif); }
+table.sbs td { vertical-align: top; padding: 0; }
+table.sbs td.ours { border-right: 1px solid var(--vscode-panel-border, rgba(128,128,128,.35)); }
+table.sbs .ir-line { white-space: pre-wrap; overflow-wrap: anywhere; }
+table.sbs .ir-line::before { width: 2.5em; margin-right: 0.6em; }
+table.sbs .ir-line.plain::before { content: none; }
+table.sbs .ir-line.plain { padding-left: 6px; }
+.mm.mm-type, .mm.mm-inputs, .mm.mm-outputs { background: color-mix(in srgb, var(--vscode-errorForeground, #f85149) 20%, transparent); }
+.mm.mm-params { background: color-mix(in srgb, var(--vscode-editorWarning-foreground, #bf8803) 22%, transparent); }
+.mm.mm-only_ours { background: var(--vscode-diffEditor-removedLineBackground, rgba(255,0,0,.2)); }
+.mm.mm-only_jax { background: var(--vscode-diffEditor-insertedLineBackground, rgba(155,185,85,.2)); }
+tr.sbs-note td { padding: 1px 6px 4px 3.6em; font-size: 0.92em; font-family: var(--vscode-font-family, sans-serif);
+  color: var(--vscode-editorWarning-foreground, #bf8803); }
+tr.sbs-note.mm-type td, tr.sbs-note.mm-inputs td, tr.sbs-note.mm-outputs td { color: var(--vscode-errorForeground, #a1260d); }
+.hlo-grid { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.hlo-grid > div { min-width: 0; }
+pre.hlo {
+  margin: 0; padding: 6px 8px; overflow: auto; max-height: 60vh; font-size: 12px;
+  font-family: var(--vscode-editor-font-family, monospace);
+  background: var(--vscode-textCodeBlock-background, rgba(128,128,128,.1));
+  border: 1px solid var(--vscode-contrastBorder, transparent);
+}
+pre.hlo .launch { background: color-mix(in srgb, var(--vscode-charts-purple, #652d90) 20%, transparent); font-weight: 600; }
+.compare details { margin-top: 8px; }
+.compare details summary { cursor: pointer; }
 `;

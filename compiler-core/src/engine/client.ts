@@ -7,8 +7,8 @@
 // Requests run one at a time, in order, so timings never compete with each other.
 import { fork, type ChildProcess } from "node:child_process";
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
-import type { Report } from "../report";
-import { AnalyzeRequest, LogNotification, PingRequest, type AnalyzeParams, type LogParams } from "./protocol";
+import type { CompareResult, Report } from "../report";
+import { AnalyzeRequest, CompareRequest, LogNotification, PingRequest, StatsRequest, type AnalyzeParams, type CompareParams, type EngineStats, type LogParams } from "./protocol";
 
 export interface EngineClientOptions {
   /** The bundled CLI (dist/jitlens.js), started as `node <script> engine`. */
@@ -68,8 +68,18 @@ export class EngineClient {
     return this.enqueue((engine) => engine.connection.sendRequest(AnalyzeRequest, params), signal);
   }
 
+  /** Run the function in the user's Python and compare (executes their code); cancelling kills the engine and the helper. */
+  compare(params: CompareParams, signal?: AbortSignal): Promise<CompareResult> {
+    return this.enqueue((engine) => engine.connection.sendRequest(CompareRequest, params), signal);
+  }
+
   ping(signal?: AbortSignal): Promise<{ pid: number; version: string }> {
     return this.enqueue((engine) => engine.connection.sendRequest(PingRequest, undefined), signal);
+  }
+
+  /** The engine's memory (after a full GC when `gc` and node's --expose-gc) and GPU pool. */
+  stats(gc = false, signal?: AbortSignal): Promise<EngineStats> {
+    return this.enqueue((engine) => engine.connection.sendRequest(StatsRequest, { gc }), signal);
   }
 
   /** Kill the engine (if any). Requests in flight reject with `EngineCancelledError`. */

@@ -4,8 +4,10 @@
 // never a dropped connection, so the editor always has something to show.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
 import { analyze } from "../api";
+import { gpuStats } from "../runtime/webgpu/device";
 import { REPORT_VERSION, type Report } from "../report";
-import { AnalyzeRequest, LogNotification, PingRequest, type AnalyzeParams, type LogParams } from "./protocol";
+import { AnalyzeRequest, CompareRequest, LogNotification, PingRequest, StatsRequest, type AnalyzeParams, type LogParams } from "./protocol";
+import { compareSafely } from "./compare_request";
 
 /** What `PingRequest` answers as `version`: the Report format this engine speaks. */
 export const ENGINE_VERSION = `report/${REPORT_VERSION}`;
@@ -30,12 +32,32 @@ export function startEngineServer(): void {
   const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const log = (params: LogParams) => void connection.sendNotification(LogNotification, params).catch(() => undefined);
 
+  let requests = 0;
   connection.onRequest(AnalyzeRequest, async (params) => {
+    requests++;
     const { report, summary } = await analyzeSafely(params);
     log({ level: report.error ? (report.error.kind === "InternalError" ? "error" : "warn") : "info", message: summary });
     return report;
   });
+  // Runs the user's code in their Python (the extension asks only in trusted workspaces). The
+  // helper is a child of this process: cancelling (= killing the engine) ends it too.
+  connection.onRequest(CompareRequest, async (params) => {
+    requests++;
+    const result = await compareSafely(params);
+    const what = `compare ${params.fn} in ${baseName(params.file)}`;
+    if (result.error) log({ level: result.error.kind === "InternalError" ? "error" : "warn", message: `${what}: ${result.error.kind}: ${result.error.message} (${result.elapsed_ms} ms)` });
+    else log({ level: "info", message: `${what} with ${result.python.path}: ${[result.versions.numpy ? `NumPy ${result.versions.numpy}` : "no NumPy", result.versions.jax ? `JAX ${result.versions.jax}` : "no JAX"].join(", ")} in ${result.elapsed_ms} ms` });
+    return result;
+  });
   connection.onRequest(PingRequest, () => ({ pid: process.pid, version: ENGINE_VERSION }));
+  connection.onRequest(StatsRequest, async (params) => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (params?.gc && gc) gc();
+    const m = process.memoryUsage();
+    // undefined unless a run already started the GPU context (a stats call never starts Dawn).
+    const gpu = await gpuStats().catch(() => undefined);
+    return { pid: process.pid, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, gc: Boolean(params?.gc && gc), requests, ...(gpu ? { gpu } : {}) };
+  });
   // The extension closed the channel (or died): nothing left to serve.
   connection.onClose(() => process.exit(0));
   process.on("disconnect", () => process.exit(0));

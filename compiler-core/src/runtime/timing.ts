@@ -42,25 +42,30 @@ export function summarize(times: number[]): TimingStat {
 }
 
 /**
- * Largest elementwise |a - b| / max(|a|, |b|, tiny). NaN matches NaN and an infinity
- * matches the same infinity; any other mismatch involving NaN or ±inf is Infinity.
+ * Largest |a - b| over the arrays, divided by their largest finite magnitude (at least
+ * `tiny`). NaN matches NaN and an infinity matches the same infinity; any other mismatch
+ * involving NaN or ±inf is Infinity.
  */
 export function maxRelDiff(a: ArrayValue, b: ArrayValue, tiny = 1e-30): number {
   if (a.aval.shape.length !== b.aval.shape.length || a.aval.shape.some((d, i) => d !== b.aval.shape[i])) {
     throw new Error(`maxRelDiff: shapes differ ([${a.aval.shape}] vs [${b.aval.shape}])`);
   }
   if (a.data.length !== b.data.length) throw new Error("maxRelDiff: data lengths differ");
-  let worst = 0;
+  // Scaled by the arrays' largest magnitude, not element by element: an output that crosses
+  // zero (a layer norm) has elements near 0 whose own relative error means nothing.
+  let worst = 0, scale = tiny;
   const x = a.data, y = b.data;
   for (let i = 0; i < x.length; i++) {
     const p = x[i], q = y[i];
+    if (Number.isFinite(p)) scale = Math.max(scale, Math.abs(p));
+    if (Number.isFinite(q)) scale = Math.max(scale, Math.abs(q));
     if (p === q) continue;
     if (p !== p && q !== q) continue;
     if (!Number.isFinite(p) || !Number.isFinite(q)) return Infinity;
-    const d = Math.abs(p - q) / Math.max(Math.abs(p), Math.abs(q), tiny);
+    const d = Math.abs(p - q);
     if (d > worst) worst = d;
   }
-  return worst;
+  return worst / scale;
 }
 
 /** measure() for asynchronous work (e.g. GPU runs awaited to completion). */
