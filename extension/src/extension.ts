@@ -19,6 +19,10 @@ export interface JitLensApi {
   annotations(uri: vscode.Uri): Annotation[];
   /** The status bar item's text. */
   statusText(): string;
+  /** Deliver a message as if the IR viewer had sent it; resolves to whether it was accepted. */
+  viewerMessage(m: unknown): Promise<boolean>;
+  /** Whether the IR viewer panel is open. */
+  viewerOpen(): boolean;
 }
 
 export function activate(context: vscode.ExtensionContext): JitLensApi {
@@ -44,6 +48,8 @@ export function activate(context: vscode.ExtensionContext): JitLensApi {
     enginePid: () => c.engine.pid,
     annotations: (uri) => c.annotations.of(uri),
     statusText: () => c.status.text,
+    viewerMessage: (m) => c.viewer.receive(m),
+    viewerOpen: () => c.viewer.isOpen,
   };
 }
 
