@@ -14,6 +14,7 @@ import { readNpy } from "./npy";
 import { REPORT_VERSION, type ErrorInfo, type LineInfo, type Report, type Timings } from "./report";
 import { compileEager, compileFused, minimumBytes, type Executable } from "./runtime/cpu";
 import { fillRandom } from "./runtime/random";
+import { checkRunMemory } from "./runtime/limits";
 import { maxRelDiff, measure, nowMs } from "./runtime/timing";
 import { traceFunction, type TraceResult } from "./trace/trace";
 import { measureOnBackend, prepareWebGPU } from "./runtime/webgpu/backend";
@@ -132,6 +133,8 @@ function lineInfo(trace: TraceResult, kernelOf: Map<number, number>): LineInfo[]
 
 /** The inputs of a run: loaded `.npy` data, else seeded standard-normal draws. */
 export function makeInputs(trace: TraceResult, seed: number): ArrayValue[] {
+  // Every run starts here: refuse one that would not fit in memory before allocating anything.
+  checkRunMemory(trace.jaxpr, trace.defSpan);
   return trace.inputs.map((leaf, i) => leaf.loaded ?? fillRandom(leaf.aval, seed + i));
 }
 

@@ -3,9 +3,12 @@
 // the text snapshot a run records, and whether a result is stale (the function's text changed)
 // or only moved (lines added above it).
 import * as vscode from "vscode";
-import { listFunctions, parsePython, type FunctionInfo } from "../../compiler-core/src/frontend/functions";
+import { listFunctions, parsePython, ParseTimeoutError, type FunctionInfo } from "../../compiler-core/src/frontend/functions";
 import type { Report } from "../../compiler-core/src/report";
 import type { FnState, Snapshot } from "./results";
+
+/** The most the extension host spends parsing one document version for CodeLenses (ms). */
+export const EDITOR_PARSE_LIMIT_MS = 1000;
 
 const cache = new WeakMap<vscode.TextDocument, { version: number; fns: FunctionInfo[] }>();
 
@@ -13,7 +16,16 @@ const cache = new WeakMap<vscode.TextDocument, { version: number; fns: FunctionI
 export function functionsOf(doc: vscode.TextDocument): FunctionInfo[] {
   const hit = cache.get(doc);
   if (hit && hit.version === doc.version) return hit.fns;
-  const fns = listFunctions(doc.getText());
+  // This runs on the extension host's thread: the parse is bounded (a pathological file, e.g.
+  // megabytes of one generated expression, gets no CodeLenses rather than a frozen editor).
+  let fns: FunctionInfo[];
+  try {
+    const text = doc.getText();
+    fns = listFunctions(text, parsePython(text, EDITOR_PARSE_LIMIT_MS));
+  } catch (e) {
+    if (!(e instanceof ParseTimeoutError)) throw e;
+    fns = [];
+  }
   cache.set(doc, { version: doc.version, fns });
   return fns;
 }

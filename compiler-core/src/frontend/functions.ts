@@ -1,6 +1,7 @@
 // Finding functions in a Python file: cheap enough for a CodeLens provider (one parse).
 import { parser } from "@lezer/python";
 import type { SyntaxNode, Tree } from "@lezer/common";
+import { JitError, SourceFile } from "./source";
 
 export interface FunctionInfo {
   name: string;
@@ -21,8 +22,26 @@ export interface FunctionInfo {
   specLine?: number;
 }
 
-export function parsePython(source: string): Tree {
-  return parser.parse(source);
+/** How long one parse may take (ms). Lezer is linear on real code, but error recovery on
+ *  pathological input (hundreds of thousands of characters of one expression) is not. */
+export const PARSE_TIME_LIMIT_MS = 2000;
+
+/** The parser ran out of time: `at` is the 0-based offset it had reached. */
+export class ParseTimeoutError extends JitError {
+  constructor(readonly at: number, limitMs: number) {
+    super("TimeoutError", `parsing took longer than ${limitMs / 1000} s (stopped at character ${at.toLocaleString("en-US")}); is this file generated, with very long lines or expressions? Split them up`);
+  }
+}
+
+/** Parses Python, bounded in time: throws ParseTimeoutError past `limitMs`. */
+export function parsePython(source: string, limitMs = PARSE_TIME_LIMIT_MS): Tree {
+  const parse = parser.startParse(source);
+  const deadline = performance.now() + limitMs;
+  for (let steps = 1; ; steps++) {
+    const tree = parse.advance();
+    if (tree) return tree;
+    if ((steps & 7) === 0 && performance.now() > deadline) throw new ParseTimeoutError(parse.parsedPos, limitMs);
+  }
 }
 
 /** A node's children, tokens included, in order. */
@@ -45,6 +64,9 @@ const SPEC_RE = /^\s*#\s*jitlens\s*:\s*(.*?)\s*$/;
 export function listFunctions(source: string, tree: Tree = parsePython(source)): FunctionInfo[] {
   const out: FunctionInfo[] = [];
   const lines = source.split("\n");
+  // One index of line starts for the whole file (lineOf per function was quadratic: 5 s for 10,000 lines).
+  const file = new SourceFile("", source);
+  const lineAt = (offset: number) => file.position(Math.min(offset, source.length)).line;
   for (let n: SyntaxNode | null = tree.topNode.firstChild; n; n = n.nextSibling) {
     let def: SyntaxNode | null = null;
     if (n.name === "FunctionDefinition") def = n;
@@ -52,15 +74,15 @@ export function listFunctions(source: string, tree: Tree = parsePython(source)):
     if (!def) continue;
     const nameNode = def.getChild("VariableName");
     if (!nameNode) continue;
-    const startLine = lineOf(source, n.from);
+    const startLine = lineAt(n.from);
     const info: FunctionInfo = {
       name: source.slice(nameNode.from, nameNode.to),
       from: n.from,
       to: n.to,
       defFrom: def.from,
       startLine,
-      defLine: lineOf(source, def.from),
-      endLine: lineOf(source, Math.max(n.from, n.to - 1)),
+      defLine: lineAt(def.from),
+      endLine: lineAt(Math.max(n.from, n.to - 1)),
     };
     // Walk up over comment lines directly above the first decorator / def.
     for (let l = startLine - 1; l >= 1; l--) {

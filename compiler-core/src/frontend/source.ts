@@ -17,7 +17,12 @@ export class SourceFile {
     return { line: lo + 1, col: offset - this.lineStarts[lo] + 1 };
   }
   span(from: number, to: number): Span {
-    const a = this.position(from), b = this.position(Math.max(from, to));
+    // Clamped to the text: an error at the end of the file (a parse error there, say) must
+    // still point at a column that exists (`line length + 1` at most).
+    const n = this.text.length;
+    from = Math.min(Math.max(0, from), n);
+    to = Math.min(Math.max(from, to), n);
+    const a = this.position(from), b = this.position(to);
     return { file: this.file, line: a.line, col: a.col, endLine: b.line, endCol: b.col };
   }
   /** The span of a whole (1-based) line, without its newline. */

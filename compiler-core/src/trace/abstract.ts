@@ -42,10 +42,17 @@ const allWeak = (ins: Aval[]) => ins.every((a) => a.weak);
 
 const FLOAT_ONLY = new Set<string>(["exp", "exp2", "log", "tanh", "sin", "cos", "tan", "sqrt", "rsqrt", "cbrt", "log1p", "expm1", "logistic", "floor", "ceil", "round", "is_finite", "atan2", "pow", "erf", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "nextafter"]);
 
+const NUMBER_ONLY = new Set<string>(["neg", "sub", "div", "rem", "sign", "abs", "square", "integer_pow", "mul_add"]);
+
 function elementwise(prim: Prim, ins: Aval[]): Aval {
   const dtype = sameDtype(prim, ins);
   if (FLOAT_ONLY.has(prim) && dtype !== "f32" && dtype !== "f64") {
     throw new JitError("TypeError", `${prim} does not accept dtype ${dtypeNames[dtype]}; it needs a floating-point array`);
+  }
+  // lax's arithmetic is defined on numbers only (JAX: `neg does not accept dtype bool`); the
+  // jnp functions that accept booleans promote them first.
+  if (dtype === "bool" && NUMBER_ONLY.has(prim)) {
+    throw new JitError("TypeError", `${prim} does not accept dtype bool. Accepted dtypes are subtypes of number (convert with x.astype(jnp.int32) or jnp.float32 first)`);
   }
   if ((prim === "and" || prim === "or" || prim === "not") && dtype !== "bool" && dtype !== "i32") {
     throw new JitError("TypeError", `${prim} does not accept dtype ${dtypeNames[dtype]}; it needs a boolean or integer array`);

@@ -2,7 +2,7 @@
 // evaluation and records one equation with the source span of the expression being evaluated.
 import { JitError } from "../frontend/source";
 import type { Params, Prim } from "../ir/primitives";
-import type { ArrayValue, Atom, Aval, Eqn, Jaxpr, Literal, Var } from "../ir/types";
+import { size, type ArrayValue, type Atom, type Aval, type Eqn, type Jaxpr, type Literal, type Var } from "../ir/types";
 import type { Span } from "../report";
 import { abstractEval } from "./abstract";
 import { Tracer, type Origin } from "./values";
@@ -60,6 +60,12 @@ export class JaxprBuilder {
     } catch (e) {
       if (e instanceof JitError && !e.span) e.span = this.span;
       throw e;
+    }
+    for (const a of avals) {
+      // Shapes come from user code (jnp.zeros((int(1e300),)), reshape, ...): keep them exact.
+      if (!a.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || !Number.isSafeInteger(size(a.shape))) {
+        throw new JitError("ValueError", `${prim} would make an array of shape (${a.shape.join(", ")}), which is too large (more than 2**53 elements) or not a valid shape`, this.span);
+      }
     }
     if (this.eqns.length >= MAX_EQNS) {
       throw new JitError("ResourceError", `the traced function grew past ${MAX_EQNS} equations; is a Python loop unrolling more than intended?`, this.span);

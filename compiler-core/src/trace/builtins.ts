@@ -13,11 +13,23 @@ const TYPE_NAMES: Record<string, string[]> = {
   dict: ["dict"], range: ["range"], slice: ["slice"], object: [],
 };
 
+/** Required positional arguments of the builtins that have some. */
+const MIN_ARGS: Record<string, number> = {
+  range: 1, len: 1, enumerate: 1, reversed: 1, abs: 1, min: 1, max: 1, sum: 1, any: 1, all: 1, round: 1, pow: 2, divmod: 2,
+  sorted: 1, map: 2, isinstance: 2, callable: 1, repr: 1, hasattr: 2, getattr: 2,
+};
+
 export function buildBuiltins(it: Interpreter): Map<string, PyValue> {
   const m = new Map<string, PyValue>();
   const at = () => it.builder.span;
   const err = (kind: string, msg: string) => new JitError(kind, msg, at());
-  const def = (name: string, f: (args: PyValue[], kwargs: Kwargs) => PyValue) => m.set(name, new PyBuiltin(name, f));
+  const def = (name: string, f: (args: PyValue[], kwargs: Kwargs) => PyValue) => m.set(name, new PyBuiltin(name, (args, kwargs) => {
+    // Python's arity checks (the bodies below read their arguments without checking them).
+    const min = MIN_ARGS[name] ?? 0;
+    if (args.length < min) throw err("TypeError", `${name}() takes at least ${min} positional argument${min === 1 ? "" : "s"} (${args.length} given)`);
+    if ((name === "getattr" || name === "hasattr") && args[1].k !== "str") throw err("TypeError", `${name}(): attribute name must be string, not '${pyTypeName(args[1])}'`);
+    return f(args, kwargs);
+  }));
   const kw = (kwargs: Kwargs, name: string) => kwargs.find(([k]) => k === name)?.[1];
   // The call expression being evaluated: errors inside a builtin point at it.
   const node = () => it.currentNode;
@@ -73,8 +85,10 @@ export function buildBuiltins(it: Interpreter): Map<string, PyValue> {
   def("dict", (args, kwargs) => {
     const d = new PyDict();
     if (args[0]?.k === "dict") for (const [k, e] of args[0].entries) d.entries.set(k, e);
-    else if (args[0]) for (const pair of iter(args[0])) {
-      const [k, v] = iter(pair);
+    else if (args[0]) for (const [i, pair] of iter(args[0]).entries()) {
+      const kv = iter(pair);
+      if (kv.length !== 2) throw err("ValueError", `dictionary update sequence element #${i} has length ${kv.length}; 2 is required`);
+      const [k, v] = kv;
       d.entries.set(keyOf(k) ?? "", [k, v]);
     }
     for (const [k, v] of kwargs) d.entries.set(`s:${k}`, [new PyStr(k), v]);

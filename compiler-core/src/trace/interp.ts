@@ -32,6 +32,8 @@ export class Interpreter {
   private depth = 0;
   private readonly deadline: number;
   private steps = 0;
+  /** The statement run last (where a stack overflow is reported). */
+  lastStatement: SyntaxNode | undefined;
 
   constructor(readonly src: SourceFile, readonly moduleNode: SyntaxNode, timeLimitMs = TIME_LIMIT_MS) {
     this.currentNode = moduleNode;
@@ -56,6 +58,7 @@ export class Interpreter {
 
   /** Bounds runaway traces: infinite loops and runaway recursion end with a clear error. */
   tick(n: SyntaxNode): void {
+    this.lastStatement = n;
     if ((++this.steps & 255) === 0 && Date.now() > this.deadline) {
       this.fail("TimeoutError", `tracing took longer than ${TIME_LIMIT_MS / 1000} s; is there an infinite loop (a \`while\` whose condition never changes)?`, n);
     }
@@ -687,16 +690,22 @@ export class Interpreter {
 
   binop(op: string, a: PyValue, b: PyValue, at: SyntaxNode, inplace = false): PyValue {
     if (a.k === "tracer" || b.k === "tracer") return this.np.operator(op, a, b);
-    if (isNumber(a) && isNumber(b)) return pyArith(op, a, b, (m) => this.fail("ZeroDivisionError", m, at)) ?? this.badOperands(op, a, b, at);
+    if (isNumber(a) && isNumber(b)) {
+      const r = pyArith(op, a, b, (m) => this.fail("ZeroDivisionError", m, at)) ?? this.badOperands(op, a, b, at);
+      // Python ints are unbounded; JIT Lens's are exact up to 2**53 (10**10**8 must not become inf).
+      if (r.k === "int" && !Number.isSafeInteger(r.v)) this.fail("OverflowError", `the integer result of ${pyRepr(a)} ${op} ${pyRepr(b)} is too large for JIT Lens (more than 2**53)`, at);
+      return r;
+    }
     // Sequences.
     if (op === "+" && a.k === b.k && (a.k === "tuple" || a.k === "list" || a.k === "str")) {
+      checkSeqLength(a.k, seqLength(a) + seqLength(b as typeof a), (m) => this.fail("ResourceError", m, at));
       if (a.k === "str") return new PyStr(a.v + (b as PyStr).v);
       const items = [...(a as PyTuple).items, ...(b as PyTuple).items];
       if (a.k === "list" && inplace) { a.items = items; return a; }
       return a.k === "tuple" ? new PyTuple(items) : new PyList(items);
     }
-    if (op === "*" && (a.k === "tuple" || a.k === "list" || a.k === "str") && (b.k === "int" || b.k === "bool")) return repeatSeq(a, Number(b.v));
-    if (op === "*" && (b.k === "tuple" || b.k === "list" || b.k === "str") && (a.k === "int" || a.k === "bool")) return repeatSeq(b, Number(a.v));
+    if (op === "*" && (a.k === "tuple" || a.k === "list" || a.k === "str") && (b.k === "int" || b.k === "bool")) return repeatSeq(a, Number(b.v), (m) => this.fail("ResourceError", m, at));
+    if (op === "*" && (b.k === "tuple" || b.k === "list" || b.k === "str") && (a.k === "int" || a.k === "bool")) return repeatSeq(b, Number(a.v), (m) => this.fail("ResourceError", m, at));
     if (op === "|" && a.k === "dict" && b.k === "dict") return new PyDict(new Map([...a.entries, ...b.entries]));
     if (op === "%" && a.k === "str") return new PyStr(a.v); // printf-style formatting is not evaluated
     return this.badOperands(op, a, b, at);
@@ -856,6 +865,12 @@ export class Interpreter {
           return fn.call(args, kwargs);
         } catch (e) {
           if (e instanceof JitError && !e.span) e.span = span;
+          // A builtin reading an argument that is missing or of another kind (`jnp.dot()`,
+          // `jnp.arange(None)`): the call is wrong, not JIT Lens. Found by the fuzzer.
+          if (e instanceof TypeError && /of (undefined|null)|is not a function|is not iterable/.test(e.message)) {
+            const given = args.length + kwargs.length;
+            throw new JitError("TypeError", `${fn.name}() got arguments it cannot use (${given} given${kwargs.length ? `, keywords ${kwargs.map(([k]) => k).join(", ")}` : ""}): check their number and types against its signature`, span);
+          }
           throw e;
         }
       }
@@ -864,6 +879,7 @@ export class Interpreter {
         if (fn.jit) return this.np.control.callJit(fn, args, kwargs, span);
         return this.callFunction(fn, args, kwargs, span);
       case "dtype":
+        if (args.length !== 1 || kwargs.length) throw new JitError("TypeError", `${fn.dtype}() takes exactly one argument (the value to convert), got ${args.length + kwargs.length}`, span);
         this.builder.span = span;
         return this.np.astype(args[0], fn.dtype);
       default:
@@ -1218,7 +1234,22 @@ export function sliceIndices(s: PySlice, len: number, fail: (m: string) => never
   return out;
 }
 
-function repeatSeq(s: PyTuple | PyList | PyStr, n: number): PyValue {
+/** Python lists and tuples made while tracing hold at most this many items, strings this many characters. */
+export const MAX_SEQ_ITEMS = 1_000_000;
+export const MAX_STR_CHARS = 10_000_000;
+
+function seqLength(s: PyTuple | PyList | PyStr): number {
+  return s.k === "str" ? s.v.length : s.items.length;
+}
+
+/** Refuses a Python sequence too long to build while tracing (before building it). */
+function checkSeqLength(k: "tuple" | "list" | "str", n: number, fail: (m: string) => never): void {
+  const max = k === "str" ? MAX_STR_CHARS : MAX_SEQ_ITEMS;
+  if (n > max) fail(`a Python ${k} of ${n.toLocaleString("en-US")} ${k === "str" ? "characters" : "items"} is too large to build while tracing (the limit is ${max.toLocaleString("en-US")})`);
+}
+
+function repeatSeq(s: PyTuple | PyList | PyStr, n: number, fail: (m: string) => never): PyValue {
+  checkSeqLength(s.k, seqLength(s) * Math.max(0, n), fail);
   if (s.k === "str") return new PyStr(s.v.repeat(Math.max(0, n)));
   const items: PyValue[] = [];
   for (let i = 0; i < n; i++) items.push(...s.items);

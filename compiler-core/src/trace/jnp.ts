@@ -223,7 +223,7 @@ export class Numpy {
       // An argument spec leaf: f32[512,1024], i32[8], f32[] (a scalar).
       const dims = idx.k === "tuple" ? idx.items : [idx];
       const shape = dims.map((d) => {
-        if (d.k !== "int" || d.v < 0) throw new JitError("SpecError", `array dimensions must be non-negative integers, got ${pyRepr(d)}`, this.it.span(at));
+        if (d.k !== "int" || d.v < 0 || !Number.isSafeInteger(d.v)) throw new JitError("SpecError", `array dimensions must be non-negative integers, got ${pyRepr(d)}`, this.it.span(at));
         return d.v;
       });
       const aval = { shape, dtype: obj.dtype, weak: false };

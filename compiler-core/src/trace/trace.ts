@@ -1,7 +1,7 @@
 // Tracing a function: parse the file, find the def, evaluate the argument spec, run the
 // function on Tracers and collect the jaxpr. Every failure is a JitError with a span.
 import type { SyntaxNode, Tree } from "@lezer/common";
-import { functionAt, listFunctions, parsePython, type FunctionInfo } from "../frontend/functions";
+import { functionAt, listFunctions, parsePython, ParseTimeoutError, type FunctionInfo } from "../frontend/functions";
 import { JitError, SourceFile, closest } from "../frontend/source";
 import { inferSpec } from "../frontend/specs";
 import type { Atom, ArrayValue, Aval, DType, Jaxpr } from "../ir/types";
@@ -49,7 +49,39 @@ export interface TraceResult {
 
 const DTYPE_SPEC: Record<string, DType> = { f32: "f32", float32: "f32", f64: "f64", float64: "f64", i32: "i32", int32: "i32", bool: "bool", bool_: "bool" };
 
+/** Python's own limit on nested brackets (its tokenizer's MAXLEVEL): "too many nested parentheses". */
+export const MAX_NESTING = 200;
+
+/** The first bracket nested deeper than MAX_NESTING (strings and comments skipped), if any. */
+function tooDeep(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === "#") { while (i < text.length && text[i] !== "\n") i++; continue; }
+    if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      let j = i + (triple ? 3 : 1);
+      for (; j < text.length; j++) {
+        if (text[j] === "\\") { j++; continue; }
+        if (!triple && text[j] === "\n") break;
+        if (triple ? text.startsWith(c.repeat(3), j) : text[j] === c) break;
+      }
+      i = j + (triple ? 2 : 0);
+      continue;
+    }
+    if (c === "(" || c === "[" || c === "{") { if (++depth > MAX_NESTING) return i; }
+    else if (c === ")" || c === "]" || c === "}") depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
+/** Lines longer than this get a hint with a parse error: the parser bounds how deep it nests. */
+const LONG_LINE = 1000;
+
 export function checkSyntax(src: SourceFile, tree: Tree): void {
+  // Deep nesting is refused before anything walks the tree (the interpreter recurses on it).
+  const deep = tooDeep(src.text);
+  if (deep !== undefined) throw new JitError("SyntaxError", `too many nested parentheses (more than ${MAX_NESTING}, Python's limit)`, src.span(deep, deep + 1));
   let bad: SyntaxNode | undefined;
   tree.iterate({
     enter: (n) => {
@@ -71,6 +103,7 @@ export function checkSyntax(src: SourceFile, tree: Tree): void {
     throw new JitError("SyntaxError", `'${unclosed.ch}' was never closed`, src.span(unclosed.at, unclosed.at + 1), [{ message: "the parser gave up here", span: src.span(bad.from, Math.max(bad.to, bad.from + 1)) }].filter(() => p.line !== pos.line));
   } else if (bad.from >= src.text.length || /^\s*$/.test(line.slice(pos.col - 1))) message = "invalid syntax: unexpected end of line";
   else message = `invalid syntax near '${src.text.slice(bad.from, Math.max(bad.to, bad.from + 1)).split("\n")[0].slice(0, 20) || line.slice(pos.col - 1, pos.col + 9)}'`;
+  if (line.length > LONG_LINE) message += ` (this line is ${line.length.toLocaleString("en-US")} characters long; the parser gives up on expressions nested or chained this deeply: split it into several statements)`;
   throw new JitError("SyntaxError", message, src.span(bad.from, Math.max(bad.to, bad.from + 1)));
 }
 
@@ -111,10 +144,16 @@ export function evalSpec(text: string, specSpan: Span | undefined, loadNpy?: (pa
   // `f32[]` (a scalar) is not valid Python syntax; spell it as an empty index tuple.
   const wrapped = `__spec__(${text.replace(/(\w)\[\s*\]/g, "$1[()]")}\n)`;
   const src = new SourceFile("<argument spec>", wrapped);
-  const tree = parsePython(wrapped);
   const fail = (message: string): never => {
-    throw new JitError("SpecError", `${message} in the argument spec \`${text}\``, specSpan);
+    throw new JitError("SpecError", `${message} in the argument spec \`${text.length > 200 ? `${text.slice(0, 200)}…` : text}\``, specSpan);
   };
+  let tree: Tree;
+  try {
+    tree = parsePython(wrapped);
+  } catch (e) {
+    if (e instanceof ParseTimeoutError) fail(e.message);
+    throw e;
+  }
   try {
     checkSyntax(src, tree);
   } catch (e) {
@@ -192,9 +231,31 @@ function flattenOut(it: Interpreter, v: PyValue, atoms: Atom[], where: Span): Ou
   }
 }
 
+/**
+ * Traces `req`'s function. A JavaScript stack overflow (an expression or a call chain nested
+ * deeper than the interpreter can recurse) becomes a RecursionError at the statement being run.
+ */
 export function traceFunction(req: TraceRequest): TraceResult {
+  const held: { it?: Interpreter } = {};
+  try {
+    return traceWith(req, held);
+  } catch (e) {
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
+    const src = new SourceFile(req.file, req.source);
+    const at = held.it?.lastStatement;
+    throw new JitError("RecursionError", "this code nests too deeply to trace (the interpreter ran out of stack): split deeply nested expressions or recursive calls into several statements", at ? src.span(at.from, at.to) : src.span(0, 0));
+  }
+}
+
+function traceWith(req: TraceRequest, held: { it?: Interpreter }): TraceResult {
   const src = new SourceFile(req.file, req.source);
-  const tree = parsePython(req.source);
+  let tree: Tree;
+  try {
+    tree = parsePython(req.source);
+  } catch (e) {
+    if (e instanceof ParseTimeoutError) e.span = src.span(e.at, e.at);
+    throw e;
+  }
   checkSyntax(src, tree);
   const info = findFunction(src, tree, req.fn, req.offset);
   const defNode = tree.resolveInner(info.defFrom, 1);
@@ -207,6 +268,7 @@ export function traceFunction(req: TraceRequest): TraceResult {
   const specSpan = req.args === undefined && info.specLine !== undefined ? src.lineSpan(info.specLine) : defSpan;
 
   const it = new Interpreter(src, tree.topNode, req.timeLimitMs);
+  held.it = it;
   it.execModule();
   const fnValue = it.globals.lookup(info.name);
   if (!fnValue || fnValue.k !== "function") {
@@ -229,11 +291,16 @@ export function traceFunction(req: TraceRequest): TraceResult {
     given.set(params[i].name, v);
   });
   for (const [k, v] of spec.kwargs) {
+    if (given.has(k)) throw new JitError("SpecError", `the argument spec gives '${k}' twice`, specSpan);
     if (!params.some((p) => p.name === k)) {
       const hint = closest(k, params.map((p) => p.name));
       throw new JitError("SpecError", `the argument spec names '${k}', but ${info.name}() has no such parameter${hint ? `. Did you mean '${hint}'?` : ` (its parameters: ${params.map((p) => p.name).join(", ")})`}`, specSpan);
     }
     given.set(k, v);
+  }
+  for (const [k, v] of given) {
+    const bad = badSpecValue(v);
+    if (bad) throw new JitError("SpecError", `the argument spec gives '${k}' ${bad}; an argument is an array spec such as f32[512,1024], a Python number, string, bool or None, or a tuple, list or dict of these`, specSpan);
   }
   const missing = params.filter((p) => !given.has(p.name) && p.default === undefined).map((p) => p.name);
   if (missing.length) {
@@ -266,6 +333,17 @@ export function traceFunction(req: TraceRequest): TraceResult {
   const outTree = flattenOut(it, out, outAtoms, defSpan);
   const jaxpr = it.builder.finish(outAtoms);
   return { jaxpr, fn: info, defSpan, args, inputs: leaves, outTree, source: src };
+}
+
+/** What is wrong with a value given in an argument spec (a dtype, a function, ...), else undefined. */
+function badSpecValue(v: PyValue): string | undefined {
+  switch (v.k) {
+    case "spec": case "int": case "float": case "bool": case "str": case "none": return undefined;
+    case "tuple": case "list": for (const x of v.items) { const b = badSpecValue(x); if (b) return b; } return undefined;
+    case "dict": for (const [, x] of v.entries.values()) { const b = badSpecValue(x); if (b) return b; } return undefined;
+    case "dtype": return `the dtype ${v.dtype} without a shape (write ${v.dtype}[4] for an array, ${v.dtype}[] for a scalar)`;
+    default: return `a ${pyTypeName(v)}`;
+  }
 }
 
 function containsSpec(v: PyValue): boolean {
