@@ -10,6 +10,7 @@
 // nested, innermost contiguous, with one running offset per strided read and level.
 import type { Atom, DType, Eqn, Literal, Var } from "../ir/types";
 import { isBinary, isCompare, isElementwise, isUnary } from "../ir/primitives";
+import { F32_MATH_HELPERS, f32MathHelpers, f32MathOn } from "./wasm/mathjs";
 
 export interface JsCodegenOptions {
   /** Round every float32 result to float32 with Math.fround, as XLA computes (default true). */
@@ -164,6 +165,9 @@ function jlNextAfterF64(x, y) {
   return x | 0;
 }`,
 };
+
+// The float32 exp/log/tanh the WASM kernels use (codegen/wasm/mathjs.ts), for JS kernels while that path is on.
+Object.assign(HELPERS, F32_MATH_HELPERS);
 
 /** JS text for a number that evaluates to exactly `v`. */
 export function numberText(v: number): string {
@@ -590,6 +594,12 @@ export function opExpr(e: Eqn, args: string[], fround: boolean, aux: (expr: stri
   const p = e.prim;
 
   if (isUnary(p)) {
+    // With the WASM path on, float32 exp/log/tanh are its algorithms' scalar twins (bit-identical).
+    const f32m = dt === "f32" && out === "f32" && fround && f32MathOn() ? f32MathHelpers(p) : undefined;
+    if (f32m) {
+      f32m.helpers.forEach(helper);
+      return `${f32m.fn}(${a})`;
+    }
     const math = (fn: string): string => (fl ? r(`Math.${fn}(${a})`) : unsupported(p, dt));
     switch (p) {
       case "neg": return fl ? `-${a}` : dt === "i32" ? `(-${a}) | 0` : unsupported(p, dt);

@@ -4,7 +4,10 @@
 //   dtype and broadcast pattern and shared through a cache keyed by their source text.
 // - compileFused: the fusion plan's kernels, generated as tight JavaScript loops.
 // Elementwise groups are loop kernels (codegen/js.ts); every other equation is a kernel of
-// its own, generated for its shapes and params (codegen/ops.ts). A compiled reshape or
+// its own, generated for its shapes and params (codegen/ops.ts). Float32 matmuls (with their
+// epilogues), elementwise loops and row kernels the WASM SIMD path covers run as generated
+// WebAssembly instead (codegen/wasm: same call signature, KernelInfo.language "wasm"; loop and
+// row kernels under WASM_MIN_LOOP_ELEMENTS stay JS; JITLENS_WASM=0 turns the path off). A compiled reshape or
 // squeeze is a view: its output shares the input's buffer and no kernel runs (XLA's
 // bitcast); eager mode copies, as each eager op returns a fresh array.
 // Both return an Executable whose `kernels` describe what runs, for the Report.
@@ -27,6 +30,7 @@ import { itemBytes, newBuffer, size, typeString } from "../ir/types";
 import { generateLoopKernel, isIndexLoopOp, literalValue, type JsCodegenOptions } from "../codegen/js";
 import { generateOpKernel } from "../codegen/ops";
 import { generateDotEpilogue, generateRowKernel } from "../codegen/row";
+import { wasmDotKernel, wasmEnabled, wasmKernelFn, wasmLoopKernel, wasmRowKernel, WasmUnsupported, type WasmKernel } from "../codegen/wasm/index";
 import { inlineCalls, isDataMovement, isLoopOp, kernelKind, planEager, planFusion, type FusionOptions, type FusionPlan, type KernelPlan } from "../fusion/fuse";
 import { isHigherOrder, type Params } from "../ir/primitives";
 import { printedNames, varName } from "../ir/print";
@@ -48,6 +52,8 @@ export interface Executable {
 }
 
 export interface CompileOptions extends JsCodegenOptions, FusionOptions {
+  /** Use the WebAssembly SIMD kernels where they apply (default: on unless JITLENS_WASM=0). */
+  wasm?: boolean;
   /** The fusion planner (default planFusion); tests replace it. */
   planner?: (jaxpr: Jaxpr, options: FusionOptions) => FusionPlan;
   /** Names of vars in kernel sources and buffer infos (default: jaxprVarNames). */
@@ -72,6 +78,32 @@ function compileJs(code: string, fnName: string): KernelFn {
     kernelCache.set(code, fn);
   }
   return fn;
+}
+
+/**
+ * Loop kernels smaller than this stay JavaScript: there the WASM call and the staging copies
+ * cost about what the loop does for cheap ops (docs/NOTES.md, "JS vs WASM"). Eager and
+ * compiled still agree bit for bit across the boundary (the JS kernels use the WASM path's
+ * float32 exp/log/tanh, codegen/wasm/mathjs.ts). Matmuls always take the WASM path (it won at
+ * every size measured, from 4x4x4).
+ */
+const WASM_MIN_LOOP_ELEMENTS = 1024;
+
+/** Ops costly enough per element that a WASM row kernel pays for copying its input in. */
+const WASM_HEAVY = new Set(["exp", "log", "tanh", "logistic", "sin", "cos", "tan", "erf", "log1p", "expm1", "pow", "exp2", "atan2", "sqrt", "rsqrt", "cbrt", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh"]);
+/**
+ * Row kernels of cheap ops over inputs past 32 MiB stay JS: the JS reduction loop reads the
+ * input in place at near the WASM kernel's speed (its sum is sequential either way), and the
+ * staging copy of an input that does not fit in cache costs more (measured: sum(x*x) over
+ * 16M elements 0.82x in WASM, 1M elements 1.2x).
+ */
+function wasmRowWins(eqns: Eqn[], inputs: Var[]): boolean {
+  if (eqns.some((e) => WASM_HEAVY.has(e.prim))) return true;
+  return inputs.reduce((t, v) => t + size(v.aval.shape) * itemBytes[v.aval.dtype], 0) <= 32 * 1024 * 1024;
+}
+
+function useWasm(options: CompileOptions): boolean {
+  return options.wasm ?? wasmEnabled();
 }
 
 /** JAX's variable names: a..z, ba, bb, ... (the printer's scheme). */
@@ -250,6 +282,32 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
       kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
       return { fn: null, inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [] };
     }
+    // The WASM SIMD path (codegen/wasm) for the f32 matmuls, elementwise loops and row kernels it covers; the rest is JS.
+    let wasm: WasmKernel | undefined;
+    let wasmSkip: string | undefined;
+    if (useWasm(options)) {
+      try {
+        if (k.row) {
+          if (size(k.row.shape) >= WASM_MIN_LOOP_ELEMENTS && wasmRowWins(eqns, k.inputs)) wasm = wasmRowKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, space: k.row });
+        } else if (k.dot !== undefined) {
+          const dot = jaxpr.eqns[k.dot];
+          wasm = wasmDotKernel({ fnName, dot, epilogue: eqns.filter((x) => x !== dot), inputs: k.inputs, outputs: k.outputs });
+        } else if (first.prim === "dot_general" && eqns.length === 1) {
+          wasm = wasmDotKernel({ fnName, dot: first, epilogue: [], inputs: k.inputs, outputs: k.outputs });
+        } else if (isLoopOp(first) && !(eqns.length === 1 && isIndexLoopOp(first)) && size(k.loopShape) >= WASM_MIN_LOOP_ELEMENTS) {
+          wasm = wasmLoopKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, loopShape: k.loopShape });
+        }
+      } catch (err) {
+        if (!(err instanceof WasmUnsupported)) throw err;
+        wasmSkip = err.message;
+      }
+    }
+    if (wasm) {
+      const info = kernels.length;
+      const source = `${header(shownName, k, eqns, names).replace(/^\/\//gm, ";;")}\n${wasm.text}\n`;
+      kernels.push(report({ ...kernelInfo(shownName, k, eqns, names, source), language: "wasm" }));
+      return { fn: wasmKernelFn(wasm) as KernelFn, info, inSlots: k.inputs.map(slot), outSlots: k.outputs.map(slot), outVars: k.outputs, free: [] };
+    }
     let gen: { fnName: string; code: string };
     if (k.row) {
       gen = generateRowKernel({ fnName, eqns, inputs: k.inputs, outputs: k.outputs, space: k.row, name: nameOf }, options);
@@ -267,7 +325,7 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     } else {
       gen = generateOpKernel({ fnName, eqn: first, inputs: k.inputs, outputs: k.outputs, name: nameOf }, options);
     }
-    const source = `${header(shownName, k, eqns, names)}\n${gen.code}\n`;
+    const source = `${header(shownName, k, eqns, names)}${wasmSkip ? `\n// (JavaScript: the WASM path does not cover ${wasmSkip})` : ""}\n${gen.code}\n`;
     const info = kernels.length;
     kernels.push(report(kernelInfo(shownName, k, eqns, names, source)));
     return {
