@@ -157,10 +157,10 @@ async function benchWorkloads(o: BenchOptions): Promise<WorkloadResult[]> {
     };
     try {
       for (let round = 0; round < rule.rounds; round++) {
-        r.ours = { compiled: better(r.ours?.compiled, measure(() => p.compiled.run(inputs), opts)), eager: r.ours?.eager };
+        r.ours = { compiled: better(r.ours?.compiled, measure(() => p.compiled.runRecycling(inputs), opts)), eager: r.ours?.eager };
         if (peerJit && !r.peer.error) r.peer.jit = better(r.peer.jit, await measureAsync(() => call(peerJit!), opts));
         if (w.eager) {
-          r.ours.eager = better(r.ours.eager, measure(() => p.eager.run(inputs), opts));
+          r.ours.eager = better(r.ours.eager, measure(() => p.eager.runRecycling(inputs), opts));
           if (peerJit && !r.peer.error) r.peer.eager = better(r.peer.eager, await measureAsync(() => call(peerFn), opts));
         }
       }

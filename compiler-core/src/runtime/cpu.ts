@@ -39,6 +39,12 @@ import { JitError } from "../frontend/source";
 export interface Executable {
   /** Run on the values of jaxpr.invars (consts come from jaxpr.consts); returns the outvars' values. */
   run(inputs: ArrayValue[]): ArrayValue[];
+  /**
+   * `run` for a caller that drops each call's outputs before the next call (a timing loop, a
+   * training step): the previous call's output buffers are reused, so the outputs returned are
+   * only valid until the next call.
+   */
+  runRecycling(inputs: ArrayValue[]): ArrayValue[];
   /** What runs, in order, one entry per kernel (views included: they launch nothing). */
   kernels: KernelInfo[];
   /** Kernel launches per call (kernels that are not views). */
@@ -357,8 +363,50 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
   });
   const nSlots = slotOf.size;
 
-  const exec = (inputs: ArrayValue[], times?: number[]): ArrayValue[] => {
+  // Buffer reuse: an intermediate's buffer goes back to this executable's pool after its last
+  // use (unless a view still reads it) and the next kernel that needs the same dtype and size
+  // takes it, within a call and across calls, as XLA's buffer assignment and JAX's allocator
+  // reuse memory. Function outputs belong to the caller and are fresh arrays, except in
+  // `runRecycling`, where the previous call's outputs are taken back first.
+  const pool = new Map<string, Data[]>();
+  const outputSlots = new Set<number>();
+  for (const o of jaxpr.outvars) if (o.kind === "var" && slotOf.has(o.id)) outputSlots.add(slotOf.get(o.id)!);
+  const poolKey = (dt: string, n: number) => `${dt}:${n}`;
+  const take = (v: Var): Data => {
+    const n = size(v.aval.shape);
+    return pool.get(poolKey(v.aval.dtype, n))?.pop() ?? newBuffer(v.aval.dtype, n);
+  };
+  const give = (dt: string, d: Data): void => {
+    const k = poolKey(dt, d.length);
+    let list = pool.get(k);
+    if (!list) pool.set(k, (list = []));
+    if (list.length < 8) list.push(d);
+  };
+  let lent: { dt: string; data: Data }[] = [];
+
+  const exec = (inputs: ArrayValue[], times?: number[], recycle = false): ArrayValue[] => {
     const env = new Array<ArrayValue | undefined>(nSlots);
+    // Buffers taken from the pool in this call, and how many slots hold each.
+    const holders = new Map<Data, number>();
+    const hold = (s: number, value: ArrayValue) => {
+      env[s] = value;
+      const n = holders.get(value.data);
+      if (n !== undefined) holders.set(value.data, n + 1);
+    };
+    const drop = (s: number) => {
+      const v = env[s];
+      env[s] = undefined;
+      if (!v) return;
+      const n = holders.get(v.data);
+      if (n === undefined) return;
+      if (n > 1) { holders.set(v.data, n - 1); return; }
+      holders.delete(v.data);
+      give(v.aval.dtype, v.data);
+    };
+    if (recycle) {
+      for (const b of lent) give(b.dt, b.data);
+      lent = [];
+    }
     jaxpr.constvars.forEach((v, i) => { env[slotOf.get(v.id)!] = jaxpr.consts[i]; });
     jaxpr.invars.forEach((v, i) => { env[slotOf.get(v.id)!] = inputs[i]; });
     for (const st of steps) {
@@ -366,32 +414,43 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
       if (st.host) {
         const outs = st.host.run(st.operands!.map((o) => ("slot" in o ? env[o.slot]! : o.value)));
         if (times) times[st.info!] += performance.now() - t0;
-        st.outIndex!.forEach((oi, j) => { env[st.outSlots[j]] = outs[oi]; });
-        for (const s of st.free) env[s] = undefined;
+        st.outIndex!.forEach((oi, j) => hold(st.outSlots[j], outs[oi]));
+        for (const s of st.free) drop(s);
         continue;
       }
       if (!st.fn) {
-        env[st.outSlots[0]] = { aval: st.outVars[0].aval, data: env[st.inSlots[0]]!.data };
-        for (const s of st.free) env[s] = undefined;
+        hold(st.outSlots[0], { aval: st.outVars[0].aval, data: env[st.inSlots[0]]!.data });
+        for (const s of st.free) drop(s);
         continue;
       }
       const args: Data[] = [];
       for (const s of st.inSlots) args.push(env[s]!.data);
       for (let j = 0; j < st.outSlots.length; j++) {
         const v = st.outVars[j];
-        const data = newBuffer(v.aval.dtype, size(v.aval.shape));
-        env[st.outSlots[j]] = { aval: v.aval, data };
+        const slotJ = st.outSlots[j];
+        const isOut = outputSlots.has(slotJ);
+        let data: Data;
+        if (!isOut || recycle) {
+          data = take(v);
+          if (isOut) lent.push({ dt: v.aval.dtype, data });
+          else holders.set(data, 0);
+        } else data = newBuffer(v.aval.dtype, size(v.aval.shape));
+        hold(slotJ, { aval: v.aval, data });
         args.push(data);
       }
       st.fn(...args);
       if (times) times[st.info!] += performance.now() - t0;
-      for (const s of st.free) env[s] = undefined;
+      for (const s of st.free) drop(s);
     }
     return outputs.map((o) => ("lit" in o ? filled(o.lit) : env[o.slot]!));
   };
   const run = (inputs: ArrayValue[]): ArrayValue[] => {
     checkInputs(jaxpr, inputs, names);
     return exec(inputs);
+  };
+  const runRecycling = (inputs: ArrayValue[]): ArrayValue[] => {
+    checkInputs(jaxpr, inputs, names);
+    return exec(inputs, undefined, true);
   };
 
   const fixed = steps.filter((st) => st.fn !== null).length;
@@ -411,7 +470,7 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     });
   };
   return {
-    run, exec, kernels, profile,
+    run, runRecycling, exec, kernels, profile,
     get launches() { return hosts.reduce((n, h) => n + h.launches(), fixed); },
   };
 }
