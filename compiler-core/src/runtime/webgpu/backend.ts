@@ -47,7 +47,9 @@ export async function prepareWebGPU(p: Prepared, params: AnalyzeParams): Promise
   }
   const probe = await probeGpu();
   if (!probe.ok) {
-    warn(report, `WebGPU backend not available (${probe.reason}); running on the CPU instead`);
+    // auto: no GPU is an ordinary answer, said briefly; an explicit webgpu request gets the whole reason and the fix.
+    warn(report, backend === "auto" ? "auto backend: no GPU adapter found; running on the CPU"
+      : `WebGPU backend not available (${probe.reason}); running on the CPU instead`);
     return undefined;
   }
   if (backend === "auto" && probe.ctx.swiftshader) {
