@@ -23,7 +23,7 @@ export class Ctx implements vscode.Disposable {
   constructor(readonly extension: vscode.ExtensionContext) {
     this.specs = new Specs(extension.workspaceState);
     this.engine = new Engine(extension.extensionPath, this.log);
-    this.viewer = new Viewer(extension.extensionUri);
+    this.viewer = new Viewer(extension.extensionUri, this.results);
     this.annotations = new Annotations(this.results, this.config);
     this.status = new StatusBar(this.config);
   }

@@ -23,6 +23,8 @@ export interface JitLensApi {
   viewerMessage(m: unknown): Promise<boolean>;
   /** Whether the IR viewer panel is open. */
   viewerOpen(): boolean;
+  /** The last 100 messages posted to the IR viewer, newest last, `n` counting from 1 (Reports as their `fn`; `stale` with its flag). */
+  viewerPosted(): { n: number; type: string; stale?: boolean; fn?: string }[];
 }
 
 export function activate(context: vscode.ExtensionContext): JitLensApi {
@@ -50,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): JitLensApi {
     statusText: () => c.status.text,
     viewerMessage: (m) => c.viewer.receive(m),
     viewerOpen: () => c.viewer.isOpen,
+    viewerPosted: () => [...c.viewer.posted],
   };
 }
 

@@ -2,11 +2,14 @@
 // Report. The viewer (dist/webview.js) renders from the Report alone; this side only sends
 // it, follows the editor's cursor, and turns the viewer's hover/click into editor
 // highlights and reveals. After a window reload the serializer brings the panel back with
-// the Report the viewer saved in its state.
+// the Report the viewer saved in its state. When the function's text changes after the
+// Report was made (the CodeLens says `↻ stale:`), the viewer is told so (`{type:'stale'}`).
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import type { Report } from "../../compiler-core/src/report";
 import { isViewerMessage, isViewerState, type HostMessage, type StageId, type ViewerMessage } from "../../webview/src/protocol";
+import { place } from "./locate";
+import type { Results } from "./results";
 import { fileNameOf, uriOfFile } from "./spans";
 
 export const VIEW_TYPE = "jitlens.irViewer";
@@ -16,6 +19,11 @@ export class Viewer implements vscode.Disposable {
   private report: Report | undefined;
   /** A stage to open on the next Report the viewer gets (a fresh panel loses the first post). */
   private pendingStage: StageId | undefined;
+  /** The stale flag the live viewer was last told (a new Report clears it there). */
+  private staleShown = false;
+  /** The last 100 messages posted to the panel, newest last, without the Reports (the in-host tests read it); `n` counts from 1. */
+  readonly posted: { n: number; type: HostMessage["type"]; stale?: boolean; fn?: string }[] = [];
+  private postedCount = 0;
   private readonly panelSubs: vscode.Disposable[] = [];
   private readonly subs: vscode.Disposable[] = [];
   private readonly highlight = vscode.window.createTextEditorDecorationType({
@@ -26,14 +34,38 @@ export class Viewer implements vscode.Disposable {
     overviewRulerLane: vscode.OverviewRulerLane.Center,
   });
 
-  constructor(private readonly extensionUri: vscode.Uri) {
+  constructor(private readonly extensionUri: vscode.Uri, private readonly results: Results) {
     this.subs.push(
       vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
         deserializeWebviewPanel: async (panel, state) => this.adopt(panel, isViewerState(state) ? state.report : undefined),
       }),
       vscode.window.onDidChangeTextEditorSelection((e) => this.followCursor(e.textEditor)),
       vscode.window.onDidChangeActiveTextEditor((e) => e && this.followCursor(e)),
+      // An edit of the shown function (or a new state of it) may make the shown Report stale.
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.contentChanges.length && this.report && fileNameOf(e.document) === this.report.file) this.syncStale();
+      }),
+      results.onDidChange(() => this.syncStale()),
     );
+  }
+
+  /** Whether the function of the shown Report changed since it was made (as its CodeLens says). */
+  isStale(): boolean {
+    const r = this.report;
+    if (!r) return false;
+    const doc = vscode.workspace.textDocuments.find((d) => fileNameOf(d) === r.file);
+    const state = doc && this.results.get(doc.uri, r.fn);
+    if (!doc || !state) return false;
+    return place(doc, r.fn, state)?.stale ?? false;
+  }
+
+  /** Tell a live viewer when the staleness of its Report changed. */
+  private syncStale(): void {
+    if (!this.panel || !this.report) return;
+    const stale = this.isStale();
+    if (stale === this.staleShown) return;
+    this.staleShown = stale;
+    this.post({ type: "stale", stale });
   }
 
   /** Open (or reveal) the panel showing `report`; without one, the panel says how to get one. */
@@ -53,7 +85,14 @@ export class Viewer implements vscode.Disposable {
     this.pendingStage = stage;
     if (!this.panel) return;
     this.panel.title = `JIT Lens: ${report.fn || "?"}`;
+    this.postReport(report, stage);
+  }
+
+  /** A Report replaces the view (clearing its stale banner); `stale: true` follows when it is. */
+  private postReport(report: Report, stage?: StageId): void {
     this.post(stage ? { type: "report", report, stage } : { type: "report", report });
+    this.staleShown = false;
+    this.syncStale();
   }
 
   get isOpen(): boolean {
@@ -110,7 +149,7 @@ export class Viewer implements vscode.Disposable {
         // being hidden (its context is not retained). Give it the Report.
         const stage = this.pendingStage;
         this.pendingStage = undefined;
-        if (this.report) this.post(stage ? { type: "report", report: this.report, stage } : { type: "report", report: this.report });
+        if (this.report) this.postReport(this.report, stage);
         const editor = vscode.window.activeTextEditor;
         if (editor) this.followCursor(editor);
         return;
@@ -161,7 +200,10 @@ export class Viewer implements vscode.Disposable {
   }
 
   private post(message: HostMessage): void {
-    void this.panel?.webview.postMessage(message);
+    if (!this.panel) return;
+    this.posted.push({ n: ++this.postedCount, type: message.type, ...(message.type === "stale" ? { stale: message.stale } : {}), ...(message.type === "report" ? { fn: message.report.fn } : {}) });
+    if (this.posted.length > 100) this.posted.splice(0, this.posted.length - 100);
+    void this.panel.webview.postMessage(message);
   }
 
   private html(webview: vscode.Webview): string {

@@ -2,7 +2,8 @@
 // compiler (compiler-core's `analyze`, run through tsx): an elementwise function (gelu),
 // softmax, an MLP and a `scan` (ema), each in a light and a dark theme, every stage
 // asserted on what is drawn; plus a 2,000-equation function whose graph must draw completely
-// off the UI thread (its draw time logged, not asserted), malformed messages, keyboard navigation and state across a reload.
+// off the UI thread (its draw time logged, not asserted), a 5,060-equation one past the size
+// limits (webview/src/limits.ts), the stale marker, malformed messages, keyboard navigation and state across a reload.
 // Screenshots go to test-results/browser/. Run: node --import tsx --test test/browser/viewer.test.mjs
 // (after `npm run build`). Needs chromium at /usr/bin/chromium (or JITLENS_CHROMIUM).
 import assert from "node:assert/strict";
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { analyze } from "../../compiler-core/src/api.ts";
 import { formatSpeedup } from "../../compiler-core/src/format.ts";
 import { parseJaxpr } from "../../webview/src/graph-model.ts";
+import { GRAPH_MAX_EQNS, graphTooBigMessage, STATE_MAX_CHARS, TEXT_MAX_LINES } from "../../webview/src/limits.ts";
 import { startServer } from "./page.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -219,6 +221,42 @@ describe("viewer: behaviour", () => {
     }
   });
 
+  test("stale marker: {type:'stale', stale:true} shows the banner, false removes it, the next Report clears it; malformed ones are dropped", async () => {
+    const { page, problems } = await openViewer("light");
+    try {
+      // Before any Report: nothing to mark, no error.
+      await post(page, { type: "stale", stale: true });
+      await post(page, { type: "report", report: softmax });
+      await page.locator("header.summary").waitFor();
+      const banner = page.locator('[data-testid="stale"]');
+      assert.equal(await banner.count(), 0, "a fresh Report is not stale");
+      for (const m of [{ type: "stale" }, { type: "stale", stale: "yes" }, { type: "stale", stale: 1 }, { type: "stale", stale: null }]) await post(page, m);
+      await page.waitForTimeout(50);
+      assert.equal(await banner.count(), 0, "malformed stale messages are dropped");
+      await post(page, { type: "stale", stale: true });
+      await banner.waitFor();
+      assert.equal(await banner.innerText(), "↻ stale: the function changed since this run — run Trace & Compile again");
+      await post(page, { type: "stale", stale: true });
+      assert.equal(await banner.count(), 1, "one banner, however often it is said");
+      // It sits right under the summary, above the tabs, whatever stage is shown.
+      assert.equal(await page.evaluate(() => document.querySelector("header.summary").nextElementSibling?.dataset.testid), "stale");
+      await showStage(page, "kernels");
+      assert.ok(await banner.isVisible());
+      await page.screenshot({ path: path.join(shots, "stale-light.png") });
+      await post(page, { type: "stale", stale: false });
+      await page.waitForTimeout(50);
+      assert.equal(await banner.count(), 0, "stale:false removes it");
+      await post(page, { type: "stale", stale: true });
+      await banner.waitFor();
+      await post(page, { type: "report", report: softmax });
+      await page.waitForTimeout(50);
+      assert.equal(await banner.count(), 0, "the next Report clears it");
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test("keyboard: number keys and [ ] move between stages; the stage and pass toggle survive a reload", async () => {
     const { page, problems } = await openViewer("light");
     try {
@@ -298,6 +336,109 @@ describe("viewer: behaviour", () => {
       }
     }
     assert.ok(best.ms.total > 0);
+  });
+
+  // Size limits (webview/src/limits.ts): past GRAPH_MAX_EQNS the Graph stage says so instead of
+  // laying out; a text stage past TEXT_MAX_LINES draws its head and a "show all" button; a
+  // Report whose JSON is tens of MB still renders every other stage and stays out of the
+  // webview state. A real Report: unrolled_heat at 460 steps (5,060 equations), traced and
+  // compiled only (run: false) to keep the test fast.
+  test("past the size it can draw: the graph says so (5,060 equations), text stages show their head and a 'show all' button, a 30 MB Report renders the other stages", async () => {
+    const t0 = performance.now();
+    const big = await realReport("transforms.py", "unrolled_heat", { args: "x=f32[64], steps=460", run: false });
+    const json = JSON.stringify(big).length;
+    const eqns = parseJaxpr(big.jaxpr).eqns.length;
+    console.log(`# over the limits: ${big.eqnCount} equations, ${big.kernels.length} kernels, ${big.jaxpr.length} jaxpr / ${big.lowered.length} lowered lines, JSON ${(json / 1e6).toFixed(1)} MB, made in ${(performance.now() - t0).toFixed(0)} ms`);
+    assert.ok(eqns > GRAPH_MAX_EQNS, `${eqns} equations`);
+    assert.ok(json > STATE_MAX_CHARS, `${json} characters of JSON`);
+    const { page, problems } = await openViewer("dark");
+    try {
+      await page.evaluate(() => sessionStorage.setItem("state", JSON.stringify({ stage: "graph" })));
+      await page.reload();
+      await page.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+      // The Report is handed to the page first (31 MB over the DevTools protocol takes seconds),
+      // then posted and timed inside the page.
+      await page.evaluate((r) => { window.__big = r; }, big);
+      const shownMs = await page.evaluate(async () => {
+        const t = performance.now();
+        window.postMessage({ type: "report", report: window.__big }, "*");
+        while (document.querySelector('[data-testid="graph"]')?.dataset.state !== "too-big") await new Promise((r) => requestAnimationFrame(r));
+        return performance.now() - t;
+      });
+      const graph = page.locator('[data-testid="graph"]');
+      console.log(`# the graph's refusal shown ${shownMs.toFixed(0)} ms after the 31 MB report was posted (validation and structured clone included)`);
+      assert.ok(await graph.isVisible());
+      assert.equal(await graph.locator('[data-testid="graph-too-big"]').innerText(), graphTooBigMessage(eqns));
+      assert.match(graphTooBigMessage(eqns), /^This function has 5,060 equations; the graph draws up to 5,000\. The Jaxpr and Kernels stages show everything\.$/);
+      assert.equal(await page.locator('[data-testid="graph-svg"]').count(), 0, "nothing laid out");
+      await page.screenshot({ path: path.join(shots, "heat5000-dark-graph-too-big.png") });
+
+      // Every other stage renders.
+      await showStage(page, "jaxpr");
+      assert.equal(await page.locator('[data-testid="jaxpr"] .ir-line').count(), big.jaxpr.length, "all 5,062 jaxpr lines (under the text limit)");
+      assert.equal(await page.locator('[data-testid="jaxpr"] [data-testid="text-limit"]').count(), 0);
+      await showStage(page, "lowered");
+      assert.equal(await page.locator('[data-testid="lowered"] .ir-line').count(), big.lowered.length);
+      await showStage(page, "kernels");
+      assert.equal(await page.locator('[data-testid="kernels"] section.kernel').count(), big.kernels.length);
+      assert.equal(await page.locator('[data-testid="kernel-source-more"]').count(), big.kernels.filter((k) => k.source.length > 60_000).length, "megabyte kernel sources show their head");
+      await showStage(page, "timings");
+      assert.match(await page.locator('[data-testid="timings"]').innerText(), /Not run \(trace only\)/);
+      // Passes: one line budget for the stage; what is past it waits behind "show all".
+      await showStage(page, "passes");
+      await page.click('[data-testid="show-unchanged"]');
+      const passLines = page.locator('[data-testid="passes"] .ir-line');
+      const drawn = await passLines.count();
+      assert.ok(drawn <= TEXT_MAX_LINES, `${drawn} pass lines drawn at first`);
+      const limits = page.locator('[data-testid="passes"] [data-testid="text-limit"]');
+      console.log(`# passes: ${drawn} diff lines drawn, ${await limits.count()} pass(es) with more behind "show all"`);
+      await page.screenshot({ path: path.join(shots, "heat5000-dark-passes.png") });
+      if (await limits.count()) {
+        const hidden = await limits.evaluateAll((els) => els.reduce((n, el) => n + Number(el.dataset.total) - Number(el.dataset.shown), 0));
+        const folds = await page.locator('[data-testid="passes"] .fold').count();
+        while (await limits.count()) await limits.first().locator('[data-testid="show-all-lines"]').click();
+        const after = (await passLines.count()) + (await page.locator('[data-testid="passes"] .fold').count()) - folds;
+        assert.equal(after, drawn + hidden, "show all draws every remaining row");
+      }
+      // The 31 MB Report is kept out of the webview state (the stage is kept).
+      const saved = await page.evaluate(() => JSON.parse(sessionStorage.getItem("state") ?? "null"));
+      assert.equal(saved?.report, undefined);
+      assert.equal(saved?.stage, "passes");
+      assert.deepEqual(problems, []);
+    } finally {
+      await page.close();
+    }
+
+    // Text past TEXT_MAX_LINES: the same Report with its lowered module repeated twice (13,810
+    // lines; a real one that long needs ~10,000 equations, a slow trace for a test).
+    const long = { ...big, lowered: [...big.lowered, ...big.lowered] };
+    const second = await openViewer("light");
+    try {
+      const p = second.page;
+      await p.evaluate(() => sessionStorage.setItem("state", JSON.stringify({ stage: "lowered" })));
+      await p.reload();
+      await p.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+      await p.evaluate((r) => { window.__long = r; }, long);
+      await p.evaluate(() => window.postMessage({ type: "report", report: window.__long }, "*"));
+      const view = p.locator('[data-testid="lowered"]');
+      await view.waitFor();
+      assert.equal(await view.locator(".ir-line").count(), TEXT_MAX_LINES, "the first 10,000 lines");
+      const limit = view.locator('[data-testid="text-limit"]');
+      assert.equal(await limit.getAttribute("data-total"), String(long.lowered.length));
+      assert.match(await limit.innerText(), /Showing the first 10,000 of 13,810 lines/);
+      assert.equal(await limit.locator('[data-testid="show-all-lines"]').innerText(), "Show all 13,810 lines");
+      await limit.scrollIntoViewIfNeeded();
+      await p.screenshot({ path: path.join(shots, "lowered-light-text-limit.png") });
+      const t2 = Date.now();
+      await limit.locator('[data-testid="show-all-lines"]').click();
+      await p.waitForFunction((n) => document.querySelectorAll('[data-testid="lowered"] .ir-line').length === n, long.lowered.length);
+      console.log(`# show all ${long.lowered.length} lowered lines: ${Date.now() - t2} ms`);
+      assert.equal(await view.locator('[data-testid="text-limit"]').count(), 0);
+      assert.equal(await view.locator(".ir-line").last().innerText(), long.lowered.at(-1).text);
+      assert.deepEqual(second.problems, []);
+    } finally {
+      await second.page.close();
+    }
   });
 });
 

@@ -595,3 +595,61 @@ suite("compare", () => {
     assert.match(pkg.contributes.menus.commandPalette.find((m) => m.command === "jitlens.compareWithJax")?.when ?? "", /isWorkspaceTrusted/);
   });
 });
+
+// The IR viewer says when the function changed since its Report was made (the CodeLens's
+// `↻ stale:`): the host posts `{type:'stale', stale}` (docs/CONTRACTS.md, webview messages).
+suite("the IR viewer's stale marker", () => {
+  suiteSetup(async () => {
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    await cfg.update("timing.minRuns", 1, vscode.ConfigurationTarget.Global);
+    await cfg.update("timing.minTimeMs", 0, vscode.ConfigurationTarget.Global);
+  });
+
+  suiteTeardown(async () => {
+    const cfg = vscode.workspace.getConfiguration("jitlens");
+    for (const k of ["timing.minRuns", "timing.minTimeMs"]) await cfg.update(k, undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  test("editing the function after a run posts stale:true to the viewer (an edit above it does not); the next run's Report clears it", async () => {
+    const a = await api();
+    const t = locate("softplus");
+    const doc = await vscode.workspace.openTextDocument(t.uri);
+    const editor = await vscode.window.showTextDocument(doc);
+    // Messages posted after the one numbered `n` (the log keeps the last 100, numbered from 1).
+    const since = (n: number) => a.viewerPosted().filter((m) => m.n > n);
+    const lastN = () => a.viewerPosted().at(-1)?.n ?? 0;
+    const staleAfterLastReport = (n: number) => {
+      const msgs = since(n);
+      const last = msgs.map((m) => m.type).lastIndexOf("report");
+      return msgs.slice(last + 1).filter((m) => m.type === "stale").at(-1)?.stale ?? false;
+    };
+    try {
+      const r = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+      assert.ok(r && !r.error, JSON.stringify(r?.error));
+      await until("the viewer open", async () => (a.viewerOpen() ? true : undefined), async () => "closed", 10_000);
+      const n = lastN();
+      assert.equal(staleAfterLastReport(0), false, `a fresh Report is not stale: ${JSON.stringify(a.viewerPosted().slice(-4))}`);
+      assert.equal(a.viewerPosted().filter((m) => m.type === "report").at(-1)?.fn, "softplus");
+
+      // An edit above the function only moves it: not stale.
+      await editor.edit((e) => e.insert(new vscode.Position(0, 0), "# a comment line\n"));
+      await sleep(500);
+      assert.deepEqual(since(n).filter((m) => m.type === "stale"), [], "an edit above the function is not stale");
+
+      // An edit inside it: stale:true.
+      await editor.edit((e) => e.insert(doc.lineAt(t.line + 1).range.end, " + 0.0"));
+      await until("stale:true posted to the viewer", async () => (since(n).some((m) => m.type === "stale" && m.stale === true) ? true : undefined), async () => JSON.stringify(since(n)), 5000);
+      assert.equal(since(n).filter((m) => m.type === "stale").length, 1, `told once: ${JSON.stringify(since(n))}`);
+
+      // Running it again: the new Report replaces the view (clearing the banner) and is not stale.
+      const m = lastN();
+      const again = await vscode.commands.executeCommand<Report>("jitlens.traceAndCompile", t.uri, "softplus", "x=f32[1024]");
+      assert.ok(again && !again.error, JSON.stringify(again?.error));
+      await until("the new Report posted", async () => (since(m).some((x) => x.type === "report") ? true : undefined), async () => JSON.stringify(since(m)), 5000);
+      await sleep(300);
+      assert.equal(staleAfterLastReport(m), false, `after the run: ${JSON.stringify(since(m))}`);
+    } finally {
+      await vscode.commands.executeCommand("workbench.action.files.revert");
+    }
+  });
+});

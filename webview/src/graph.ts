@@ -12,8 +12,9 @@ import workerSource from "elkjs/lib/elk-worker.min.js" with { type: "text" };
 import { select, zoom, zoomIdentity, type ZoomBehavior } from "d3";
 import type { Report } from "../../compiler-core/src/report";
 import { cssColor } from "../../compiler-core/src/palette";
-import { buildGraph, CLUSTER_LABEL_H, toElk, warmUpGraph, type GraphModel, type GraphNode } from "./graph-model";
+import { buildGraph, CLUSTER_LABEL_H, parseJaxpr, toElk, warmUpGraph, type GraphModel, type GraphNode } from "./graph-model";
 import { h } from "./dom";
+import { GRAPH_MAX_EQNS, graphTooBigMessage } from "./limits";
 
 export interface GraphEvents {
   highlight(line: number | null): void;
@@ -51,11 +52,19 @@ let generation = 0;
 /**
  * Fills `stage` with the graph of `r`: a status line now, the drawing when the worker
  * answers. `stage.dataset.state` goes `layout` → `ready` (or `error`), and `data-layout-ms`
- * says how long it took from this call to the drawing.
+ * says how long it took from this call to the drawing. A function of more than
+ * GRAPH_MAX_EQNS top-level equations is not laid out: `data-state` `too-big` and a
+ * `graph-too-big` message instead.
  */
 export function renderGraph(stage: HTMLElement, r: Report, events: GraphEvents): void {
   const t0 = performance.now();
   const gen = ++generation;
+  const eqns = parseJaxpr(r.jaxpr ?? []).eqns.length;
+  if (eqns > GRAPH_MAX_EQNS) {
+    stage.replaceChildren(h("p", { class: "banner too-big", role: "note", "data-testid": "graph-too-big", "data-eqns": eqns, "data-max": GRAPH_MAX_EQNS }, graphTooBigMessage(eqns)));
+    stage.dataset.state = "too-big";
+    return;
+  }
   const model = buildGraph(r);
   stage.replaceChildren();
   stage.dataset.state = "layout";

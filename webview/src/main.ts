@@ -6,7 +6,8 @@
 // dropped without a throw.
 import { isHostMessage, isViewerState, STAGES, type HostMessage, type StageId, type ViewerState } from "./protocol";
 import { warmUpLayout } from "./graph";
-import { markSourceLine, render, selectStage, type ViewerEvents } from "./render";
+import { STATE_MAX_CHARS } from "./limits";
+import { markSourceLine, markStale, render, selectStage, type ViewerEvents } from "./render";
 import { STYLES } from "./styles";
 import { hostApi } from "./vscode-api";
 
@@ -31,10 +32,23 @@ const events: ViewerEvents = {
   showUnchangedChanged: (show) => save({ ...state, showUnchanged: show }),
 };
 
+/** Whether the shown Report is small enough to keep in the webview state (limits.ts STATE_MAX_CHARS). */
+let keepReport = true;
+
+function reportFits(report: ViewerState["report"]): boolean {
+  try {
+    return JSON.stringify(report ?? null).length <= STATE_MAX_CHARS;
+  } catch {
+    return false;
+  }
+}
+
 function save(next: ViewerState): void {
   state = next;
   try {
-    api.setState(state);
+    // A huge Report stays out of the state (it would be serialised on every tab switch): the
+    // host sends it again when the viewer reloads while the extension runs.
+    api.setState(keepReport ? state : { ...state, report: undefined });
   } catch (err) {
     // Keeping state is a convenience: a host that refuses it must not stop the view.
     console.warn("JIT Lens viewer: could not keep the view state:", err);
@@ -50,10 +64,14 @@ function onMessage(m: HostMessage): void {
     case "report":
       state = m.stage ? { ...state, report: m.report, stage: m.stage, tab: STAGES.indexOf(m.stage) } : { ...state, report: m.report };
       show();
+      keepReport = reportFits(m.report);
       save(state);
       return;
     case "sourceLine":
       markSourceLine(root, m.line);
+      return;
+    case "stale":
+      markStale(root, m.stale);
       return;
     default: {
       const unhandled: never = m;

@@ -9,7 +9,12 @@ export type HostMessage =
   /** Show this Report (replaces whatever was shown); `stage` opens that tab (e.g. `jax` after a comparison). */
   | { type: "report"; report: Report; stage?: StageId }
   /** The editor's cursor is on this 1-based source line (null: not in the shown file). */
-  | { type: "sourceLine"; line: number | null };
+  | { type: "sourceLine"; line: number | null }
+  /**
+   * Whether the function's text changed since the shown Report was made (the CodeLens's
+   * `↻ stale:`). A new Report clears it; the host sends `stale: true` again when it applies.
+   */
+  | { type: "stale"; stale: boolean };
 
 /** Webview -> extension. */
 export type ViewerMessage =
@@ -219,6 +224,8 @@ export function isHostMessage(x: unknown): x is HostMessage {
       return isReport(x.report) && optional(x.stage, (s) => (STAGES as readonly unknown[]).includes(s));
     case "sourceLine":
       return x.line === null || isLine(x.line);
+    case "stale":
+      return isBool(x.stale);
     default:
       return false;
   }

@@ -18,6 +18,7 @@ import { h } from "./dom";
 import { markGraphLine, renderGraph } from "./graph";
 import { kernelOwnership, parseJaxpr } from "./graph-model";
 import { highlightInto } from "./highlight";
+import { formatInt, TEXT_MAX_LINES } from "./limits";
 import { STAGES, type StageId } from "./protocol";
 
 export interface ViewerEvents {
@@ -124,6 +125,23 @@ export function selectStage(root: HTMLElement, stage: StageId): boolean {
   header?.click();
   if (tabs.selectedIndex !== STAGES.indexOf(stage)) tabs.selectedIndex = STAGES.indexOf(stage);
   header?.focus();
+  return true;
+}
+
+/** The text of the `stale` banner. */
+export const STALE_TEXT = "stale: the function changed since this run — run Trace & Compile again";
+
+/**
+ * Shows (or removes) the `stale` banner under the summary: the host says the function's text
+ * changed since this Report was made. A new Report replaces the whole view, banner included.
+ * Returns false when no Report is shown (nothing to mark).
+ */
+export function markStale(root: HTMLElement, stale: boolean): boolean {
+  const header = root.querySelector("header.summary");
+  if (!header) return false;
+  const banner = root.querySelector('[data-testid="stale"]');
+  if (!stale) banner?.remove();
+  else if (!banner) header.after(h("p", { class: "banner stale", role: "status", "data-testid": "stale", title: "The function's text changed since this Report was made: what is shown may no longer match the code." }, "↻ ", STALE_TEXT));
   return true;
 }
 
@@ -245,9 +263,40 @@ function linkLines(view: HTMLElement, events: ViewerEvents): void {
 
 function irView(lines: IRLine[], ctx: Context, testid: string, events: ViewerEvents, colors?: (string | undefined)[]): HTMLElement {
   const view = h("div", { class: "ir stage", "data-testid": testid });
-  lines.forEach((l, i) => view.append(irLine(l, ctx, colors?.[i])));
+  appendLines(view, lines.length, (i) => irLine(lines[i], ctx, colors?.[i]));
   linkLines(view, events);
   return view;
+}
+
+/** How many more lines a stage may draw before the rest waits behind a "show all" button. */
+interface LineBudget {
+  left: number;
+}
+
+/**
+ * Appends `make(0..n-1)` to `view`, at most `budget.left` of them (TEXT_MAX_LINES for one
+ * view); the rest behind a `text-limit` row whose `show-all-lines` button draws them.
+ */
+function appendLines(view: HTMLElement, n: number, make: (i: number) => HTMLElement, budget: LineBudget = { left: TEXT_MAX_LINES }): void {
+  const shown = Math.min(n, Math.max(0, budget.left));
+  budget.left -= shown;
+  const head = document.createDocumentFragment();
+  for (let i = 0; i < shown; i++) head.append(make(i));
+  view.append(head);
+  if (shown === n) return;
+  const more = h("vscode-button", { secondary: true, "data-testid": "show-all-lines" }, `Show all ${formatInt(n)} lines`);
+  const row = h(
+    "div",
+    { class: "text-limit", "data-testid": "text-limit", "data-shown": shown, "data-total": n },
+    h("span", { class: "muted" }, `Showing the first ${formatInt(shown)} of ${formatInt(n)} lines (the viewer draws up to ${formatInt(TEXT_MAX_LINES)} lines of a stage at first). `),
+    more,
+  );
+  more.addEventListener("click", () => {
+    const rest = document.createDocumentFragment();
+    for (let i = shown; i < n; i++) rest.append(make(i));
+    row.replaceWith(rest);
+  });
+  view.append(row);
 }
 
 // --- Passes ------------------------------------------------------------------------------
@@ -265,6 +314,9 @@ function passesStage(r: Report, ctx: Context, showUnchanged: boolean, events: Vi
     toggle,
   );
   let before = r.lowered;
+  // One budget for the whole stage: the diffs of a big module (a middle too big to diff is all
+  // removed-then-added) would otherwise draw every line of every pass.
+  const budget: LineBudget = { left: TEXT_MAX_LINES };
   r.passes.forEach((p, i) => {
     const ops = diffLines(before, p.lines, (l) => l.text);
     const added = ops.filter((o) => o.op === "add").length;
@@ -284,9 +336,14 @@ function passesStage(r: Report, ctx: Context, showUnchanged: boolean, events: Vi
         if (o.op === "same") return;
         for (let d = -CONTEXT_LINES; d <= CONTEXT_LINES; d++) if (ops[k + d]) keep[k + d] = true;
       });
+      // Rows are made lazily: past the stage's line budget they wait behind "show all".
+      const rows: (() => HTMLElement)[] = [];
       let folded = 0;
       const flush = () => {
-        if (folded) body.append(h("div", { class: "muted fold" }, `⋯ ${plural(folded, "unchanged line")}`));
+        if (folded) {
+          const n = folded;
+          rows.push(() => h("div", { class: "muted fold" }, `⋯ ${plural(n, "unchanged line")}`));
+        }
         folded = 0;
       };
       ops.forEach((o, k) => {
@@ -295,9 +352,10 @@ function passesStage(r: Report, ctx: Context, showUnchanged: boolean, events: Vi
           return;
         }
         flush();
-        body.append(irLine(o.line, ctx, undefined, o.op === "add" ? "add" : o.op === "del" ? "del" : ""));
+        rows.push(() => irLine(o.line, ctx, undefined, o.op === "add" ? "add" : o.op === "del" ? "del" : ""));
       });
       flush();
+      appendLines(body, rows.length, (j) => rows[j](), budget);
     }
     linkLines(body, events);
     section.append(body);
@@ -404,7 +462,6 @@ function kernelView(k: KernelInfo, index: number, ctx: Context, events: ViewerEv
     ["source lines", src.length ? src.join(", ") : "–"],
   ];
   const pre = h("pre", { class: `source lang-${k.language}`, "data-testid": "kernel-source", "data-language": k.language });
-  sourceInto(pre, k.source, k.language);
   const section = h(
     "section",
     { class: "kernel", id: `kernel-${index}`, "data-kernel": index, "data-lines": src.length ? src.join(" ") : undefined },
@@ -420,6 +477,8 @@ function kernelView(k: KernelInfo, index: number, ctx: Context, events: ViewerEv
     h("dl", { class: "stats" }, stats.flatMap(([dt, dd]) => [h("dt", {}, dt), h("dd", {}, dd)])),
     pre,
   );
+  // After `pre` is in the section: a long source puts its "show all" button after it.
+  sourceInto(pre, k.source, k.language);
   if (src.length) {
     section.addEventListener("mouseenter", () => {
       section.classList.add("hl");

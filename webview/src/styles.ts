@@ -145,6 +145,14 @@ svg.chart .jax_eager .bar { fill: var(--vscode-charts-purple, #652d90); fill-opa
 svg.chart .jax_jit .bar { fill: var(--vscode-charts-purple, #652d90); }
 svg.chart text.run-note { fill: var(--vscode-errorForeground, #a1260d); font-style: italic; }
 
+/* Size limits and the stale marker */
+.banner.too-big, .banner.stale {
+  margin: 8px 0; padding: 6px 10px; border-left: 4px solid var(--vscode-editorWarning-foreground, #bf8803);
+  background: color-mix(in srgb, var(--vscode-editorWarning-foreground, #bf8803) 14%, transparent);
+}
+.banner.stale { margin: 4px 0 8px; padding: 3px 10px; font-size: 0.95em; }
+.text-limit { margin: 8px 0; padding: 6px 8px; font-family: var(--vscode-font-family, sans-serif); display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+
 /* Compare with JAX */
 .banner.synthetic {
   margin: 8px 0; padding: 6px 10px; border-left: 4px solid var(--vscode-editorWarning-foreground, #bf8803);
