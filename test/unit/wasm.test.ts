@@ -259,3 +259,26 @@ test("a retraced program gets the same WASM listing (no var ids in it), so the k
   assert.equal(a[0].language, "wasm");
   assert.equal(a.map((k) => k.source).join("\n"), b.map((k) => k.source).join("\n"));
 });
+
+test("a WASM row sum takes the eager reduce kernel's order (four float64 partial sums), even where the order decides the float32 result", () => {
+  for (const C of [259, 1024, 1027]) {
+    const R = 8, p = new P();
+    const x = p.input([R, C]);
+    const j = p.build([p.op("reduce_sum", [x], [R], { axes: [1] })]);
+    // 1 + 2^-24 is a float32 tie; many 2^-56 terms break it in a partial sum of their own, not in a running sum
+    const d = new Float32Array(R * C);
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      d[o] = 1;
+      d[o + 4 * (r % 3)] += 2 ** -24;
+      if (r >= 4) d[o + C - 1] += 2 ** -24;
+      for (let k = 1; k < C; k += 4) if (k !== C - 1) d[o + k] = 2 ** -56;
+    }
+    const ins = [{ aval: x.aval, data: d }];
+    const w = compileFused(j, { wasm: true });
+    assert.deepEqual(w.kernels.map((k) => k.language), ["wasm"]);
+    const got = w.run(ins as never)[0].data, want = compileEager(j, { wasm: false }).run(ins as never)[0].data;
+    for (let r = 0; r < R; r++) assert.ok(Object.is(got[r], want[r]), `[${R},${C}] row ${r}: wasm ${got[r]}, eager JS ${want[r]}`);
+    assert.ok(Array.from(got).some((g) => g !== 1), "some row's sum is not the tie's even neighbour (the rows discriminate)");
+  }
+});

@@ -98,13 +98,16 @@ const WASM_MIN_LOOP_ELEMENTS = 1024;
 /** Ops costly enough per element that a WASM row kernel pays for copying its input in. */
 const WASM_HEAVY = new Set(["exp", "log", "tanh", "logistic", "sin", "cos", "tan", "erf", "log1p", "expm1", "pow", "exp2", "atan2", "sqrt", "rsqrt", "cbrt", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh"]);
 /**
- * Row kernels of cheap ops over inputs past 32 MiB stay JS: the JS reduction loop reads the
- * input in place at near the WASM kernel's speed (its sum is sequential either way), and the
- * staging copy of an input that does not fit in cache costs more (measured: sum(x*x) over
- * 16M elements 0.82x in WASM, 1M elements 1.2x).
+ * Row kernels of cheap ops over inputs past 32 MiB stay JS unless every reduction in them is a
+ * sum: the JS loop reads the input in place, and a WASM max/min/prod (lane by lane, in element
+ * order) is no faster than it, so the staging copy of an input that does not fit in cache
+ * decides (measured: sum(x*x) over 16M elements 0.82x when the WASM sum was lane by lane). WASM
+ * sums run in four float64 lanes, which outruns the JS loop's latency-bound running sum by more
+ * than the copy costs (sum(x*x) over 16M elements: 1.4x the peer's jit, was 0.76x in JS).
  */
 function wasmRowWins(eqns: Eqn[], inputs: Var[]): boolean {
   if (eqns.some((e) => WASM_HEAVY.has(e.prim))) return true;
+  if (eqns.every((e) => !e.prim.startsWith("reduce_") || e.prim === "reduce_sum")) return true;
   return inputs.reduce((t, v) => t + size(v.aval.shape) * itemBytes[v.aval.dtype], 0) <= 32 * 1024 * 1024;
 }
 

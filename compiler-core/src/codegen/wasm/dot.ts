@@ -1,22 +1,28 @@
-// WASM SIMD dot_general for float32: a register-blocked micro-kernel over operands copied
-// into staging as float64 (lhs [batch*M (+MR pad rows), K]; rhs packed in column panels,
-// [batch, Np/NC, K, NC] with the columns padded to a multiple of the panel width NC), writing C
-// as float32 [batch*M (+pad), Np].
+// WASM SIMD dot_general for float32, two micro-kernels chosen by K alone (so eager and
+// compiled, which see the same shapes, always take the same one):
 //
-// Micro-kernel: MR rows x NV f64x2 vectors (2 NV columns), MR*NV accumulators; per k one
-// splat of lhs[i+r, k] per row and NV loads of rhs[k, j..j+2NV). Column panels are the outer
-// loop within groups of rows (a K x 2NV strip of rhs stays in L1 while the group's row blocks
-// pass over it; the group's lhs rows, ~192 KiB, stay in L2 while every panel passes).
-// Accumulation is in float64 (products of float32 values are exact in float64), k ascending,
-// rounded once to float32 — as accurate as the JS kernels (which also accumulate in float64).
-// Decision, measured: a float32-accumulating version (XLA CPU's choice; f32x4, a 4x8 tile)
-// was no faster on this loaded 2-core machine (~15 GFlop/s at 256^3 either way: the loop is
-// bound by loads and issue, not lanes) and failed the NumPy fixtures' 1e-6 relative tolerance
-// where a result cancels (rel. error 2e-6 on a 9x6x10 case) — docs/NOTES.md, "JS vs WASM".
-// Every row and column goes through the same code (the pads take the ragged edges), so an
-// element's value does not depend on where it falls — eager and compiled agree bit for bit.
-// Row blocks past a batch's last row compute garbage into the next batch's rows (rewritten
-// when that batch runs) or into the pad rows.
+// K >= F32_MIN_K (64): emitDotF32 — operands staged as float32 (lhs [batch*M (+MR pad rows), K];
+// rhs packed in column panels [batch, Np/NC, K, NC]), a 4x8 tile of f32x4 accumulators (8
+// accumulators: every larger tile tried, 4x12, 3x16, 5x8, 6x8, 3x12, spilled in V8 and ran at
+// half the speed; unrolling k by 2 or 4 was slower too). Products and sums in float32 within
+// blocks of KB32 = 64 consecutive k, each block's sums promoted and added in float64, rounded
+// once: error within (KB+1)·2^-24·Σ|a·b| per element (the property tests' bound is K·2^-24·Σ|a·b|).
+// Measured (docs/NOTES.md, "JS vs WASM"): 1.8x the float64 kernel at 256^3 and 512^3 (~40
+// GFlop/s), the f64 block sums cost nothing measurable.
+//
+// K < 64: the float64 kernel below — lhs staged as float64 [batch*M (+MR), K], rhs as float64
+// panels [batch, Np/NC, K, NC] (NC = 2 NV); MR rows x NV f64x2 vectors, per k one splat of
+// lhs[i+r, k] per row and NV loads of rhs; sums in float64 (products of float32 values are
+// exact there), k ascending, rounded once. Kept for short sums because float32 products alone
+// miss the NumPy fixtures' and the JS-agreement tests' 1e-6 tolerances there (rounding each
+// product of magnitude ~8 costs ~3e-7, and a 9x6x10 case that cancels was off by 2e-6).
+//
+// Both: column panels are the outer loop within groups of rows (a K x NC strip of rhs stays in
+// L1 while the group's row blocks pass over it; the group's lhs rows, ~192 KiB, stay in L2
+// while every panel passes). Every row and column goes through the same code (the pads take
+// the ragged edges), so an element's value does not depend on where it falls — eager and
+// compiled agree bit for bit. Row blocks past a batch's last row compute garbage into the next
+// batch's rows (rewritten when that batch runs) or into the pad rows.
 import type { Eqn, Var } from "../../ir/types";
 import { size } from "../../ir/types";
 import type { Func } from "./module";
@@ -24,6 +30,7 @@ import { WasmUnsupported, type CopyIn, type Staging } from "./loop";
 
 const tune = (typeof process !== "undefined" ? process.env?.JITLENS_WASM_DOT : undefined)?.split("x").map(Number);
 export const MR = tune?.[0] ?? 4;
+const tune32 = (typeof process !== "undefined" ? process.env?.JITLENS_WASM_DOT32 : undefined)?.split("x").map(Number);
 /** f64x2 vectors per row of the tile (even: two of them make one f32x4 of C). */
 export const NV = tune?.[1] ?? 2;
 /** k per block (off by default: blocks of 256 were 1.6x slower at 512^3, measured; JITLENS_WASM_DOT=4x2xGxKC tunes). */
@@ -43,12 +50,14 @@ const strides = (shape: readonly number[]) => {
  * A copy of `src` (seen through `perm`, row-major over the permuted shape) into staging at
  * element `dst`, rows of `rowLen` elements placed `rowStride` apart.
  */
-function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, rowStride: number, dst: number): (src: Float32Array, heap: Float32Array, heap64: Float64Array) => void {
+function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, rowStride: number, dst: number, f32 = false): (src: Float32Array, heap: Float32Array, heap64: Float64Array) => void {
   const identity = perm.every((d, i) => d === i);
   const total = prod([...shape]);
-  if (identity && rowLen === rowStride) return (src, _, heap) => heap.set(src, dst);
+  const pick = f32 ? (h32: Float32Array, _: Float64Array) => h32 : (_: Float32Array, h64: Float64Array) => h64;
+  if (identity && rowLen === rowStride) return (src, h32, h64) => pick(h32, h64).set(src, dst);
   if (identity) {
-    return (src, _, heap) => {
+    return (src, h32, h64) => {
+      const heap = pick(h32, h64);
       for (let r = 0, s = 0, d = dst; s < total; r++, s += rowLen, d += rowStride) heap.set(src.subarray(s, s + rowLen), d);
     };
   }
@@ -56,7 +65,8 @@ function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, 
   const ss = strides(shape);
   const st = perm.map((d) => ss[d]);
   const R = ps.length;
-  return (src, _, heap) => {
+  return (src, h32, h64) => {
+    const heap = pick(h32, h64);
     const idx = new Array<number>(R).fill(0);
     let s = 0;
     for (let c = 0; c < total; c++) {
@@ -77,7 +87,8 @@ function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, 
  * contiguous, so the micro-kernel walks it with a 16*NV-byte stride (a 4 KiB stride at N=512
  * touched a new page on every k).
  */
-function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: number, N: number, NC: number, Np: number, dst: number): (src: Float32Array, heap: Float32Array, heap64: Float64Array) => void {
+function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: number, N: number, NC: number, Np: number, dst: number, f32 = false): (src: Float32Array, heap: Float32Array, heap64: Float64Array) => void {
+  const pick = f32 ? (h32: Float32Array, _: Float64Array) => h32 : (_: Float32Array, h64: Float64Array) => h64;
   const NP = Np / NC;
   const ps = perm.map((d) => shape[d]);
   const ss = strides(shape);
@@ -86,7 +97,8 @@ function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: 
   const identity = perm.every((d, i) => d === i);
   const pstride = K * NC;
   if (identity) {
-    return (src, _, heap) => {
+    return (src, h32, h64) => {
+      const heap = pick(h32, h64);
       let s = 0;
       for (let t = 0; t < Bt; t++) {
         for (let k = 0; k < K; k++) {
@@ -99,7 +111,8 @@ function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: 
       }
     };
   }
-  return (src, _, heap) => {
+  return (src, h32, h64) => {
+    const heap = pick(h32, h64);
     const idx = new Array<number>(R).fill(0);
     let s = 0;
     for (let t = 0; t < Bt; t++) {
@@ -119,6 +132,13 @@ function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: 
   };
 }
 
+/** Matmuls with K at least this use the float32 micro-kernel (float32 sums within k blocks). */
+export const F32_MIN_K = Number(tune32?.[3] ?? 64);
+/** Float32 tile: MR32 rows x NV32 f32x4 vectors; k blocks of KB32 summed in float32, the blocks in float64. */
+export const MR32 = tune32?.[0] ?? 4;
+export const NV32 = tune32?.[1] ?? 2;
+export const KB32 = tune32?.[2] ?? 64;
+
 export interface DotLayout { ins: CopyIn[]; c: number; Np: number; rows: number; Bt: number; M: number; K: number; N: number }
 
 /** Emits the matmul into `f`; returns where C lies. Throws WasmUnsupported. */
@@ -136,13 +156,14 @@ export function emitDot(f: Func, st: Staging, e: Eqn, argOf: (v: Var) => number)
   const K = prod(ca.map((d) => as[d]));
   const N = prod(freeB.map((d) => bs[d]));
   if (Bt * M * N === 0 || K === 0) throw new WasmUnsupported("an empty matmul");
+  const pa = [...ba, ...freeA, ...ca], pb = [...bb, ...cb, ...freeB];
+  if (K >= F32_MIN_K) return emitDotF32(f, st, { Bt, M, K, N, as, bs, pa, pb, lhsArg: argOf(lhs), rhsArg: argOf(rhs) });
   const NC = 2 * NV;
   const Np = Math.ceil(N / NC) * NC;
   const rows = Bt * M + MR;
   const aOff = st.alloc(rows * K * 8);
   const bOff = st.alloc(Bt * K * Np * 8);
   const cOff = st.alloc(rows * Np * 4);
-  const pa = [...ba, ...freeA, ...ca], pb = [...bb, ...cb, ...freeB];
   const ins: CopyIn[] = [
     { arg: argOf(lhs), offset: aOff, count: size(as), copy: permutedCopy(as, pa, K, K, aOff / 8), note: `lhs as float64 [${Bt * M},${K}], dims (${pa})` },
     { arg: argOf(rhs), offset: bOff, count: size(bs), copy: packedRhsCopy(bs, pb, Bt, K, N, NC, Np, bOff / 8), note: `rhs as float64 panels [${Bt},${Np / NC},${K},${NC}], dims (${pb})` },
@@ -223,6 +244,106 @@ export function emitDot(f: Func, st: Staging, e: Eqn, argOf: (v: Var) => number)
   f.get(i).i32(MR).op("i32.add").tee(i).get(gEnd).op("i32.lt_u").brIf("rows");
   f.end();
   f.get(kb).i32(KC).op("i32.add").tee(kb).i32(K).op("i32.lt_u").brIf("kblock");
+  f.end();
+  f.get(jp).i32(NC).op("i32.add").tee(jp).i32(Np).op("i32.lt_u").brIf("panel");
+  f.end();
+  f.get(gEnd).tee(g).i32(M).op("i32.lt_u").brIf("group");
+  f.end();
+  f.get(t).i32(1).op("i32.add").tee(t).i32(Bt).op("i32.lt_u").brIf("batch");
+  f.end();
+  return { ins, c: cOff, Np, rows, Bt, M, K, N };
+}
+
+interface DotDims { Bt: number; M: number; K: number; N: number; as: readonly number[]; bs: readonly number[]; pa: number[]; pb: number[]; lhsArg: number; rhsArg: number }
+
+/**
+ * The float32 micro-kernel (K >= F32_MIN_K): operands staged as float32 (lhs [batch*M (+MR
+ * pad rows), K], rhs in column panels [batch, Np/NC, K, NC]); an MR x NC tile of f32x4
+ * accumulators, per k one splat of lhs[i+r, k] per row and NV loads of rhs. The products and
+ * sums of each block of KB consecutive k are float32 (in k order); each block's sums are
+ * promoted and added in float64 (a tile of float64 partials in staging), block after block,
+ * and the total rounded once. So an element's value depends on K and KB only, not on the
+ * tile, the row group or the batch — eager and compiled agree bit for bit.
+ */
+function emitDotF32(f: Func, st: Staging, d: DotDims): DotLayout {
+  const { Bt, M, K, N, as, bs, pa, pb } = d;
+  const MR = MR32, NV = NV32, NC = 4 * NV, KB = KB32;
+  const Np = Math.ceil(N / NC) * NC;
+  const rows = Bt * M + MR;
+  const aOff = st.alloc(rows * K * 4);
+  const bOff = st.alloc(Bt * K * Np * 4);
+  const cOff = st.alloc(rows * Np * 4);
+  const blocked = K > KB;
+  const sOff = blocked ? st.alloc(MR * NC * 8) : 0;
+  const ins: CopyIn[] = [
+    { arg: d.lhsArg, offset: aOff, count: size(as), copy: permutedCopy(as, pa, K, K, aOff / 4, true), note: `lhs as float32 [${Bt * M},${K}], dims (${pa})` },
+    { arg: d.rhsArg, offset: bOff, count: size(bs), copy: packedRhsCopy(bs, pb, Bt, K, N, NC, Np, bOff / 4, true), note: `rhs as float32 panels [${Bt},${Np / NC},${K},${NC}], dims (${pb})` },
+  ];
+  f.comment(`matmul: ${Bt > 1 ? `${Bt} x ` : ""}[${M},${K}] x [${K},${N}] (columns padded to ${Np}), ${MR}x${NC} register tile of f32x4, float32 sums over blocks of ${KB} k, blocks summed in float64`);
+  const t = f.local("i32", "t"), jp = f.local("i32", "jp"), i = f.local("i32", "i");
+  const ap = f.local("i32", "ap"), bp = f.local("i32", "bp"), aEnd = f.local("i32", "a_end"), kEnd = f.local("i32", "k_end"), cp = f.local("i32", "cp");
+  const acc: number[][] = [];
+  for (let r = 0; r < MR; r++) acc.push(Array.from({ length: NV }, (_, v) => f.local("v128", `acc${r}_${v}`)));
+  const bv = Array.from({ length: NV }, (_, v) => f.local("v128", `b${v}`));
+  const av = f.local("v128", "a");
+  const G = Math.max(MR, Math.floor(Math.min(M, Math.max(MR, GROUP_BYTES / (K * 4))) / MR) * MR);
+  const g = f.local("i32", "g"), gEnd = f.local("i32", "g_end");
+  const HI = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  f.i32(0).set(t);
+  f.loop("batch");
+  f.i32(0).set(g);
+  f.loop("group");
+  f.get(g).i32(G).op("i32.add").tee(gEnd).i32(M).op("i32.gt_u");
+  f.if_("clip").i32(M).set(gEnd).end();
+  f.i32(0).set(jp);
+  f.loop("panel");
+  f.get(g).set(i);
+  f.loop("rows");
+  if (blocked) for (let q = 0; q < MR * NC / 2; q++) f.i32(0).i32x4(0).mem("v128.store", sOff + 16 * q);
+  // ap: byte address of lhs[t*M + i, 0]; a_end: of its row's end; bp: of rhs panel jp/NC of batch t, row 0
+  f.get(t).i32(M).op("i32.mul").get(i).op("i32.add").i32(K * 4).op("i32.mul").tee(ap).i32(K * 4).op("i32.add").set(aEnd);
+  f.get(t).i32(K * Np * 4).op("i32.mul").get(jp).i32(K * 4).op("i32.mul").op("i32.add").set(bp);
+  f.loop("kblock");
+  for (const row of acc) for (const a of row) f.i32x4(0).set(a);
+  if (blocked) {
+    // k_end = min(ap + KB*4, a_end)
+    f.get(ap).i32(KB * 4).op("i32.add").tee(kEnd).get(aEnd).get(kEnd).get(aEnd).op("i32.lt_u").op("select").set(kEnd);
+  } else f.get(aEnd).set(kEnd);
+  f.loop("k");
+  for (let v = 0; v < NV; v++) f.get(bp).mem("v128.load", bOff + 16 * v).set(bv[v]);
+  for (let r = 0; r < MR; r++) {
+    f.get(ap).mem("v128.load32_splat", aOff + r * K * 4).set(av);
+    for (let v = 0; v < NV; v++) f.get(acc[r][v]).get(av).get(bv[v]).op("f32x4.mul").op("f32x4.add").set(acc[r][v]);
+  }
+  f.get(bp).i32(NC * 4).op("i32.add").set(bp);
+  f.get(ap).i32(4).op("i32.add").tee(ap).get(kEnd).op("i32.lt_u").brIf("k");
+  f.end();
+  if (blocked) {
+    // the block's float32 sums, promoted, into the float64 partials
+    for (let r = 0; r < MR; r++) {
+      for (let v = 0; v < NV; v++) {
+        const o = sOff + (r * NC + 4 * v) * 8;
+        f.i32(0).i32(0).mem("v128.load", o).get(acc[r][v]).op("f64x2.promote_low_f32x4").op("f64x2.add").mem("v128.store", o);
+        f.i32(0).i32(0).mem("v128.load", o + 16).get(acc[r][v]).get(acc[r][v]).shuffle(HI).op("f64x2.promote_low_f32x4").op("f64x2.add").mem("v128.store", o + 16);
+      }
+    }
+    f.get(ap).get(aEnd).op("i32.lt_u").brIf("kblock");
+  }
+  f.end();
+  // C[t*M + i + r, jp + 4v]
+  f.get(t).i32(M).op("i32.mul").get(i).op("i32.add").i32(Np * 4).op("i32.mul").get(jp).i32(4).op("i32.mul").op("i32.add").set(cp);
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < NV; v++) {
+      f.get(cp);
+      if (blocked) {
+        const o = sOff + (r * NC + 4 * v) * 8;
+        f.i32(0).mem("v128.load", o).op("f32x4.demote_f64x2_zero").i32(0).mem("v128.load", o + 16).op("f32x4.demote_f64x2_zero");
+        f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+      } else f.get(acc[r][v]);
+      f.mem("v128.store", cOff + (r * Np + 4 * v) * 4);
+    }
+  }
+  f.get(i).i32(MR).op("i32.add").tee(i).get(gEnd).op("i32.lt_u").brIf("rows");
   f.end();
   f.get(jp).i32(NC).op("i32.add").tee(jp).i32(Np).op("i32.lt_u").brIf("panel");
   f.end();

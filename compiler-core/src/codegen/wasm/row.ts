@@ -8,10 +8,14 @@
 // exp). Values that do not vary along the row (reads of a column, reduction results and what
 // is computed from them) are computed between the loops, splatted.
 //
-// Reductions accumulate lane by lane in element order — a float64 sum (or product) rounded
-// once, max/min by `v > acc || v != v` — exactly the JS row kernels' and the eager reduce
-// kernels' order and rounding, so results are bit-identical to them. (A lane-parallel sum
-// would be faster but would change the float64 rounding sequence.)
+// Sums over rows of 16 or more elements run in four float64 partial sums (element j in sum
+// j % 4, the last P % 4 elements into sum 0, then (s0 + s2) + (s1 + s3), rounded once): the
+// eager reduce kernel's order (codegen/ops.ts genReduce), so an eager reduce_sum and a fused
+// one agree bit for bit, and 4x fewer dependent adds than one running sum. Shorter rows, and
+// products, accumulate lane by lane in element order (float64, rounded once); max/min by
+// `v > acc || v != v`, in element order — as the JS kernels. (The JS row kernels,
+// codegen/row.ts, still sum in one running float64 sum: the same value unless the float64
+// rounding differences cross a float32 rounding boundary, which takes contrived data.)
 import type { Atom, Eqn, Var } from "../../ir/types";
 import { size } from "../../ir/types";
 import { literalValue } from "../js";
@@ -208,7 +212,19 @@ export function emitRow(f: Func, m: Module, st: Staging, spec: RowEmitSpec): { i
   const o4 = f.local("i32", "o4"), row = f.local("i32", "row"), jb = f.local("i32", "jb"), addr = f.local("i32", "addr");
   const lane = f.local("f32", "lane");
   const accs = new Map<Node, number>();
-  for (const r of reductions) accs.set(r, f.local(r.eqn!.prim === "reduce_sum" || r.eqn!.prim === "reduce_prod" ? "f64" : "f32", "acc"));
+  // reduce_sum over rows of 16 or more: the eager reduce kernel's order (codegen/ops.ts
+  // genReduce): four float64 partial sums, element j of the row's first 4*floor(P/4) in sum j % 4
+  // (two f64x2: [sums 0-1], [sums 2-3]), the last P % 4 elements added to sum 0 in order, then
+  // (sum 0 + sum 2) + (sum 1 + sum 3), rounded once. Shorter rows: one running sum, as there.
+  const sumAccs = new Map<Node, { lo: number; hi: number; last: number }>();
+  for (const r of reductions) {
+    if (r.eqn!.prim === "reduce_sum" && P >= 16) sumAccs.set(r, { lo: f.local("v128", "sum_lo"), hi: f.local("v128", "sum_hi"), last: f.local("v128", "sum_in") });
+    else accs.set(r, f.local(r.eqn!.prim === "reduce_sum" || r.eqn!.prim === "reduce_prod" ? "f64" : "f32", "acc"));
+  }
+  const tail = P % 4;
+  const mask = tail ? f.local("v128", "mask") : -1;
+  const tailSum = tail ? f.local("f64", "tail_sum") : -1;
+  const maskedIn = tail ? f.local("v128", "sum_step") : -1;
   const litVal = (a: Atom): Val => {
     const x = literalValue(a as never);
     if (a.aval.dtype === "bool") return { v: (g) => { g.i32x4(x ? -1 : 0); }, t: "m" };
@@ -248,7 +264,9 @@ export function emitRow(f: Func, m: Module, st: Staging, spec: RowEmitSpec): { i
     const here = reductions.filter((r) => (r.deps[0] as Node).phase === p);
     for (const r of here) {
       const prim = r.eqn!.prim;
-      if (prim === "reduce_sum") f.f64(0).set(accs.get(r)!);
+      const sum = sumAccs.get(r);
+      if (sum) f.f64x2(0).set(sum.lo).f64x2(0).set(sum.hi);
+      else if (prim === "reduce_sum") f.f64(0).set(accs.get(r)!);
       else if (prim === "reduce_prod") f.f64(1).set(accs.get(r)!);
       else f.f32(prim === "reduce_max" ? -Infinity : Infinity).set(accs.get(r)!);
     }
@@ -286,12 +304,27 @@ export function emitRow(f: Func, m: Module, st: Staging, spec: RowEmitSpec): { i
       n.val!.v(f);
       f.mem("v128.store", outs[k].offset);
     });
-    // reductions, lane by lane in element order (a ragged last step stops at the row's end)
-    if (here.length) {
+    // sums over rows of 16 or more: four float64 partial sums (two f64x2); a ragged last step
+    // adds +0 (a no-op on sums that start at +0) and is summed after the loop
+    const sums = here.filter((r) => sumAccs.has(r));
+    if (sums.length && tail) f.i32(0).get(jb).i32(16).op("i32.add").i32(P * 4).op("i32.le_u").op("i32.sub").op("i32x4.splat").set(mask);
+    for (const r of sums) {
+      const { lo, hi, last } = sumAccs.get(r)!;
+      const masked = tail ? maskedIn : last;
+      const src = (r.deps[0] as Node).val!;
+      if (src.t !== "f") no("a reduction of bools");
+      src.v(f);
+      if (tail) f.tee(last).get(mask).op("v128.and");
+      f.tee(masked).op("f64x2.promote_low_f32x4").get(lo).op("f64x2.add").set(lo);
+      f.get(masked).get(masked).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).op("f64x2.promote_low_f32x4").get(hi).op("f64x2.add").set(hi);
+    }
+    const lanewise = here.filter((r) => !sumAccs.has(r));
+    // products, max and min: lane by lane in element order (a ragged last step stops at the row's end)
+    if (lanewise.length) {
       f.block(`lanes${p}`);
       for (let l = 0; l < 4; l++) {
         if (l > 0) f.get(jb).i32(4 * l).op("i32.add").i32(P * 4).op("i32.ge_u").brIf(`lanes${p}`);
-        for (const r of here) {
+        for (const r of lanewise) {
           const acc = accs.get(r)!;
           const src = (r.deps[0] as Node).val!;
           if (src.t !== "f") no("a reduction of bools");
@@ -314,8 +347,22 @@ export function emitRow(f: Func, m: Module, st: Staging, spec: RowEmitSpec): { i
     f.get(jb).i32(16).op("i32.add").tee(jb).i32(P * 4).op("i32.lt_u").brIf(`l${p}`);
     f.end();
     for (const r of here) {
-      const acc = accs.get(r)!;
       const i = f.local("v128", `e${spec.eqns.indexOf(r.eqn!)}`);
+      const sum = sumAccs.get(r);
+      if (sum) {
+        if (tail) {
+          // the last P % 4 elements (unmasked in `last`, from the last step) into sum 0, in order
+          f.get(sum.lo).lane("f64x2.extract_lane", 0).set(tailSum);
+          for (let l = 0; l < tail; l++) f.get(tailSum).get(sum.last).lane("f32x4.extract_lane", l).op("f64.promote_f32").op("f64.add").set(tailSum);
+          f.get(sum.lo).get(tailSum).lane("f64x2.replace_lane", 0).set(sum.lo);
+        }
+        // (sum 0 + sum 2) + (sum 1 + sum 3), rounded once
+        f.get(sum.lo).get(sum.hi).op("f64x2.add").tee(sum.lo).lane("f64x2.extract_lane", 0).get(sum.lo).lane("f64x2.extract_lane", 1).op("f64.add");
+        f.op("f32.demote_f64").op("f32x4.splat").set(i);
+        r.val = { v: get(i), t: "f" };
+        continue;
+      }
+      const acc = accs.get(r)!;
       f.get(acc);
       if (r.eqn!.prim === "reduce_sum" || r.eqn!.prim === "reduce_prod") f.op("f32.demote_f64");
       f.op("f32x4.splat").set(i);
