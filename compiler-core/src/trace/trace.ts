@@ -78,10 +78,14 @@ function tooDeep(text: string): number | undefined {
 /** Lines longer than this get a hint with a parse error: the parser bounds how deep it nests. */
 const LONG_LINE = 1000;
 
-export function checkSyntax(src: SourceFile, tree: Tree): void {
-  // Deep nesting is refused before anything walks the tree (the interpreter recurses on it).
+/** Deep nesting is refused before parsing (a linear scan: the parse of such text is slow, and the interpreter recurses on the tree). */
+export function checkNesting(src: SourceFile): void {
   const deep = tooDeep(src.text);
   if (deep !== undefined) throw new JitError("SyntaxError", `too many nested parentheses (more than ${MAX_NESTING}, Python's limit)`, src.span(deep, deep + 1));
+}
+
+export function checkSyntax(src: SourceFile, tree: Tree): void {
+  checkNesting(src);
   let bad: SyntaxNode | undefined;
   tree.iterate({
     enter: (n) => {
@@ -149,9 +153,10 @@ export function evalSpec(text: string, specSpan: Span | undefined, loadNpy?: (pa
   };
   let tree: Tree;
   try {
+    checkNesting(src);
     tree = parsePython(wrapped);
   } catch (e) {
-    if (e instanceof ParseTimeoutError) fail(e.message);
+    if (e instanceof ParseTimeoutError || e instanceof JitError) fail(e.message);
     throw e;
   }
   try {
@@ -249,6 +254,7 @@ export function traceFunction(req: TraceRequest): TraceResult {
 
 function traceWith(req: TraceRequest, held: { it?: Interpreter }): TraceResult {
   const src = new SourceFile(req.file, req.source);
+  checkNesting(src);
   let tree: Tree;
   try {
     tree = parsePython(req.source);
