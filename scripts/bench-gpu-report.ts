@@ -4,9 +4,11 @@
 // scripts/bench-gpu.ts measures.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { formatBytes, formatMs } from "../compiler-core/src/format";
-import type { Report, Timings, TimingStat } from "../compiler-core/src/report";
-import { markdownTable, PARITY_BAND, predictedVsSeen, verdict, type Workload, type WorkloadResult } from "./bench-report";
+import { formatBytes } from "../compiler-core/src/format";
+import type { Report, Timings } from "../compiler-core/src/report";
+import {
+  bestCopy, diffText, geomean, markdownTable, ms, PARITY_BAND, predictedVsSeen, ratio, verdict, type Workload, type WorkloadResult,
+} from "./bench-report";
 
 // ---------------------------------------------------------------------------------------------
 // What is measured
@@ -197,17 +199,9 @@ export function summarizeRealJax(dir: string, reports: { name: string; report: R
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
-const ms = (t: TimingStat | number | undefined) => (t === undefined ? "–" : formatMs(typeof t === "number" ? t : t.median_ms));
-const diffText = (d: number | undefined) => (d === undefined ? "–" : d === 0 ? "0" : d.toExponential(1));
 /** Three significant digits, for rates that span orders of magnitude (SwiftShader to an H100). */
 const sig = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : x === 0 ? "0" : x >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(0)}%`);
-
-/** The copy row the shares are taken against: the fastest median. */
-export function bestGpuCopy(copy: GpuCopyResult[]): GpuCopyResult | undefined {
-  return copy.reduce<GpuCopyResult | undefined>((b, c) => (!b || c.gbps > b.gbps ? c : b), undefined);
-}
 
 /** Time a workload is judged by: GPU time from timestamps when measured, else the wall median. */
 export function workloadTime(w: GpuWorkloadResult): { ms: number; timer: "GPU" | "wall" } | undefined {
@@ -256,7 +250,7 @@ export function renderGpuResults(r: GpuBenchResults): string {
   out.push("");
 
   // Copy bandwidth
-  const copy = bestGpuCopy(r.copy);
+  const copy = bestCopy(r.copy); // the fastest median: the one shares are taken against
   out.push(tag("### GPU copy bandwidth (WGSL vec4 grid-stride copy)"));
   out.push("");
   out.push(markdownTable(["workgroups × 256 threads", "array", "timer", "median", "best", "wall median", "GB/s (read + write, median)"],
@@ -299,8 +293,7 @@ export function renderGpuResults(r: GpuBenchResults): string {
   const ok = r.examples.filter((e) => e.timings);
   const speedups = ok.map((e) => e.timings!.speedup).filter((s) => Number.isFinite(s) && s > 0);
   if (speedups.length) {
-    const geo = Math.exp(speedups.reduce((s, x) => s + Math.log(x), 0) / speedups.length);
-    out.push(`${ok.length} of ${r.examples.length} functions ran on the GPU; geometric-mean speedup ${ratio(geo)} (wall medians), compiled slower than eager on ${speedups.filter((s) => s < 1).length}.`);
+    out.push(`${ok.length} of ${r.examples.length} functions ran on the GPU; geometric-mean speedup ${ratio(geomean(speedups))} (wall medians), compiled slower than eager on ${speedups.filter((s) => s < 1).length}.`);
     out.push("");
   }
   out.push(markdownTable(["example", "args", "eager", "compiled", "speedup", "compiled GPU time", "launches (eager → compiled)", "bytes min / compiled", "eager vs compiled diff"],

@@ -317,13 +317,23 @@ notes outside them are kept.
 `;
 
 const fx = (x: number | undefined, digits: number) => (x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
-const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
-const ms = (t: TimingStat | undefined) => (t ? formatMs(t.median_ms) : "–");
 const gbps = (bytes: number, msTime: number) => bytes / (msTime * 1e6);
-const diffText = (d: number | undefined) => (d === undefined ? "–" : d === 0 ? "0" : d.toExponential(1));
 
-export function bestCopy(copy: CopyResult[]): CopyResult | undefined {
-  return copy.reduce<CopyResult | undefined>((b, c) => (!b || c.gbps > b.gbps ? c : b), undefined);
+// Cell formatters shared with scripts/bench-gpu-report.ts.
+/** A ratio as `2.00×` (`12×` from 10 up); "–" when absent or not finite. */
+export const ratio = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "–" : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
+/** A timing's median (or a plain time in ms); "–" when absent. */
+export const ms = (t: TimingStat | number | undefined) => (t === undefined ? "–" : formatMs(typeof t === "number" ? t : t.median_ms));
+/** A relative difference as `1.2e-7`; "0" when exact, "–" when absent. */
+export const diffText = (d: number | undefined) => (d === undefined ? "–" : d === 0 ? "0" : d.toExponential(1));
+/** Geometric mean (of positive, finite values). */
+export const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+/** The faster of two timings by median (the second when the first is absent): interleaved rounds keep the best. */
+export const better = (a: TimingStat | undefined, b: TimingStat): TimingStat => (!a || b.median_ms < a.median_ms ? b : a);
+
+/** The copy row with the most GB/s: the reference for bandwidth shares. */
+export function bestCopy<T extends { gbps: number }>(copy: T[]): T | undefined {
+  return copy.reduce<T | undefined>((b, c) => (!b || c.gbps > b.gbps ? c : b), undefined);
 }
 
 /** The generated section: how measured, the machine, and one table per measurement. */
@@ -378,8 +388,7 @@ export function renderResults(r: BenchResults): string {
   const ok = r.examples.filter((e) => e.timings);
   const speedups = ok.map((e) => e.timings!.speedup).filter((s) => Number.isFinite(s) && s > 0);
   if (speedups.length) {
-    const geo = Math.exp(speedups.reduce((s, x) => s + Math.log(x), 0) / speedups.length);
-    out.push(`${ok.length} functions traced and ran; geometric-mean speedup ${ratio(geo)}, compiled slower than eager on ${speedups.filter((s) => s < 1).length}.`);
+    out.push(`${ok.length} functions traced and ran; geometric-mean speedup ${ratio(geomean(speedups))}, compiled slower than eager on ${speedups.filter((s) => s < 1).length}.`);
     out.push("");
   }
   out.push(markdownTable(

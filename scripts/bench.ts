@@ -9,14 +9,13 @@ import path from "node:path";
 import { defaultDevice, init, jit, numpy as np } from "@jax-js/jax";
 import { makeInputs, prepare, runAndMeasure, toErrorInfo } from "../compiler-core/src/api";
 import type { AnalyzeParams } from "../compiler-core/src/engine/protocol";
-import type { TimingStat } from "../compiler-core/src/report";
 import { minimumBytes } from "../compiler-core/src/runtime/cpu";
-import { measure, nowMs, summarize, type MeasureOptions } from "../compiler-core/src/runtime/timing";
+import { measure, measureAsync, nowMs, type MeasureOptions } from "../compiler-core/src/runtime/timing";
 import { PEER_FNS, REFERENCES } from "./bench-peer";
 import { benchWebGPU } from "./bench-gpu";
 import {
   BENCH_USAGE, BenchUsageError, DOC_SKELETON, WEBGPU_MARKS, WORKLOADS, WORKLOADS_FILE, WORKLOADS_PY,
-  discoverExamples, firstSentence, parseBenchArgs, renderResults, replaceGenerated, scaledDiff, timingRule, workloadLabel,
+  better, discoverExamples, firstSentence, parseBenchArgs, renderResults, replaceGenerated, scaledDiff, timingRule, workloadLabel,
   type BenchOptions, type BenchResults, type CopyResult, type ExampleResult, type MachineInfo, type WorkloadResult,
 } from "./bench-report";
 
@@ -68,26 +67,6 @@ function measureCopy(mib: number, runs: number): CopyResult[] {
     return { method, bytes: 4 * n, best_ms: best, gbps: (2 * 4 * n) / (best * 1e6) };
   });
 }
-
-// ---------------------------------------------------------------------------------------------
-// Timing an async call (the peer's arrays are lazy: a call is done when blockUntilReady resolves)
-
-async function measureAsync(fn: () => Promise<void>, opts: MeasureOptions): Promise<TimingStat> {
-  for (let i = 0; i < (opts.warmup ?? 1); i++) await fn();
-  const times: number[] = [];
-  let total = 0;
-  do {
-    const t0 = nowMs();
-    await fn();
-    const dt = nowMs() - t0;
-    times.push(dt);
-    total += dt;
-    if (times.length >= (opts.maxRuns ?? Infinity) || total >= (opts.maxTimeMs ?? Infinity)) break;
-  } while (times.length < opts.minRuns || total < opts.minTimeMs);
-  return summarize(times);
-}
-
-const better = (a: TimingStat | undefined, b: TimingStat): TimingStat => (!a || b.median_ms < a.median_ms ? b : a);
 
 // ---------------------------------------------------------------------------------------------
 // The sections
@@ -201,6 +180,14 @@ function machineInfo(): MachineInfo {
   };
 }
 
+/** Rewrites the generated section (between `marks`, default the CPU run's) of the markdown file `out`, starting from DOC_SKELETON when it is absent; returns its path for the log. */
+function writeSection(out: string, generated: string, marks?: typeof WEBGPU_MARKS): string {
+  const file = path.resolve(out);
+  const doc = existsSync(file) ? readFileSync(file, "utf8") : DOC_SKELETON;
+  writeFileSync(file, replaceGenerated(doc, generated, marks));
+  return path.relative(process.cwd(), file);
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(BENCH_USAGE + "\n");
@@ -230,10 +217,7 @@ async function main(argv: string[]): Promise<number> {
   const generated = renderResults(results);
   if (o.json) writeFileSync(o.json, JSON.stringify(results, null, 2) + "\n");
   if (o.out) {
-    const file = path.resolve(o.out);
-    const doc = existsSync(file) ? readFileSync(file, "utf8") : DOC_SKELETON;
-    writeFileSync(file, replaceGenerated(doc, generated));
-    log(`wrote ${path.relative(process.cwd(), file)} (${results.totalSeconds.toFixed(0)} s)`);
+    log(`wrote ${writeSection(o.out, generated)} (${results.totalSeconds.toFixed(0)} s)`);
   } else {
     process.stdout.write(generated + "\n");
   }
@@ -249,10 +233,7 @@ async function benchWebGPUMain(o: BenchOptions): Promise<number> {
     out = undefined;
   }
   if (out) {
-    const file = path.resolve(out);
-    const doc = existsSync(file) ? readFileSync(file, "utf8") : DOC_SKELETON;
-    writeFileSync(file, replaceGenerated(doc, generated, WEBGPU_MARKS));
-    log(`wrote the WebGPU section of ${path.relative(process.cwd(), file)} (${results.totalSeconds.toFixed(0)} s)`);
+    log(`wrote the WebGPU section of ${writeSection(out, generated, WEBGPU_MARKS)} (${results.totalSeconds.toFixed(0)} s)`);
   } else {
     process.stdout.write(generated + "\n");
   }

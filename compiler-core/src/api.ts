@@ -11,11 +11,11 @@ import { printHlo } from "./lower/print";
 import { runPipeline } from "./passes/pipeline";
 import { typeString, type ArrayValue } from "./ir/types";
 import { readNpy } from "./npy";
-import { REPORT_VERSION, type ErrorInfo, type LineInfo, type Report, type Timings } from "./report";
+import { REPORT_VERSION, type ErrorInfo, type KernelInfo, type LineInfo, type Report, type Timings } from "./report";
 import { compileEager, compileFused, minimumBytes, type Executable } from "./runtime/cpu";
 import { fillRandom } from "./runtime/random";
 import { checkRunMemory } from "./runtime/limits";
-import { maxRelDiff, measure, nowMs } from "./runtime/timing";
+import { maxRelDiffAll, measure, nowMs, timingOptions } from "./runtime/timing";
 import { traceFunction, type TraceResult } from "./trace/trace";
 import { measureOnBackend, prepareWebGPU } from "./runtime/webgpu/backend";
 
@@ -47,7 +47,8 @@ export function npyLoader(pyFile: string): (p: string) => ArrayValue {
   };
 }
 
-function baseReport(params: AnalyzeParams): Report {
+/** A Report with no results yet: what an error is reported in. */
+export function baseReport(params: Pick<AnalyzeParams, "file" | "fn">): Report {
   return { version: REPORT_VERSION, file: params.file, fn: params.fn ?? "", args: [] };
 }
 
@@ -119,17 +120,22 @@ function lineInfo(trace: TraceResult, kernelOf: Map<number, number>): LineInfo[]
     li.type = typeString(e.outputs[0].aval);
   });
   for (const li of byLine.values()) {
-    const counts = new Map<number, number>();
-    for (const e of li.eqns) {
-      const k = kernelOf.get(e);
-      if (k !== undefined) counts.set(k, (counts.get(k) ?? 0) + 1);
-    }
-    const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k);
+    const ranked = rankKernels(li.eqns, (e) => { const k = kernelOf.get(e); return k === undefined ? [] : [k]; });
     li.kernel = ranked[0] ?? -1;
     if (ranked.length) li.kernels = ranked;
   }
   return [...byLine.values()].sort((a, b) => a.line - b.line);
 }
+
+/** The kernels that a line's equations went into, most equations first (ties: lower index first). */
+export function rankKernels(eqns: number[], kernelsOf: (eqn: number) => readonly number[]): number[] {
+  const counts = new Map<number, number>();
+  for (const e of eqns) for (const k of kernelsOf(e)) counts.set(k, (counts.get(k) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k);
+}
+
+/** Bytes that a list of kernels reads and writes in all. */
+export const trafficBytes = (kernels: KernelInfo[]): number => kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
 
 /** The inputs of a run: loaded `.npy` data, else seeded standard-normal draws. */
 export function makeInputs(trace: TraceResult, seed: number): ArrayValue[] {
@@ -150,20 +156,13 @@ export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Tim
   const compiledOut = p.compiled.run(inputs);
   const firstRun = nowMs() - t0;
   const eagerOut = p.eager.run(inputs);
-  let diff = 0;
-  compiledOut.forEach((o, i) => (diff = Math.max(diff, maxRelDiff(o, eagerOut[i]))));
-  const opts = {
-    minRuns: params.timing?.minRuns ?? 5,
-    minTimeMs: params.timing?.minTimeMs ?? 200,
-    maxRuns: 10_000,
-    maxTimeMs: Math.max(2000, (params.timing?.minTimeMs ?? 200) * 4),
-  };
+  const diff = maxRelDiffAll(compiledOut, eagerOut);
+  const opts = timingOptions(params.timing);
   // Each timed call drops its outputs, as a loop calling the function does: both modes reuse
   // their buffers from call to call (runRecycling), so neither pays fresh page faults per call.
   const eager = measure(() => p.eager.runRecycling(inputs), opts);
   const compiled = measure(() => p.compiled.runRecycling(inputs), opts);
   profileInto(p, inputs, eager.median_ms, compiled.median_ms);
-  const traffic = (x: Executable) => x.kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
   return {
     backend: "cpu",
     device: deviceName(),
@@ -172,7 +171,7 @@ export function runAndMeasure(p: Prepared, params: AnalyzeParams, seed = 0): Tim
     speedup: eager.median_ms / compiled.median_ms,
     first_call_ms: (p.report.stageMs?.trace ?? 0) + (p.report.stageMs?.compile ?? 0) + firstRun,
     kernels: { eager: p.eager.launches, compiled: p.compiled.launches },
-    bytes: { minimum: minimumBytes(p.trace.jaxpr), eager: traffic(p.eager), compiled: traffic(p.compiled) },
+    bytes: { minimum: minimumBytes(p.trace.jaxpr), eager: trafficBytes(p.eager.kernels), compiled: trafficBytes(p.compiled.kernels) },
     max_rel_diff: diff,
   };
 }

@@ -22,10 +22,11 @@ import { diffJaxprs, countXlaKernels } from "./compare_diff";
 import { kids, parsePython } from "./frontend/functions";
 import { JitError, SourceFile, closest } from "./frontend/source";
 import { inferSpec } from "./frontend/specs";
-import type { ArrayValue, Aval } from "./ir/types";
+import { typeString, type ArrayValue, type Aval } from "./ir/types";
 import { readNpy, writeNpy } from "./npy";
 import { COMPARE_VERSION, type CompareInput, type CompareResult, type CompareRun, type ErrorInfo, type Span } from "./report";
 import { fillRandom } from "./runtime/random";
+import { timingOptions } from "./runtime/timing";
 import { checkSyntax, evalSpec, findFunction } from "./trace/trace";
 import { dtypeName, floatRepr, pyRepr, type PyValue } from "./trace/values";
 
@@ -223,8 +224,6 @@ export function sha256Of(a: ArrayValue): string {
   return createHash("sha256").update(new Uint8Array(a.data.buffer, a.data.byteOffset, a.data.byteLength)).digest("hex");
 }
 
-const typeOf = (a: Aval): string => `${a.dtype}[${a.shape.join(",")}]`;
-
 // ---------------------------------------------------------------------------------------------
 // Running the helper
 
@@ -384,13 +383,12 @@ export async function compareWithPython(opts: CompareOptions): Promise<CompareRe
     inputs.forEach((a, i) => writeFileSync(path.join(dir, "in", `${i}.npy`), writeNpy(a)));
     const absFile = path.resolve(opts.file);
     const resultPath = path.join(dir, "result.json");
-    const minTimeMs = opts.timing?.minTimeMs ?? 200;
     const request = {
       file: absFile,
       fn: plan.fn,
       args: plan.args,
-      inputs: plan.leaves.map((l, i) => ({ file: path.join("in", `${i}.npy`), path: l.path, type: typeOf(l.aval) })),
-      timing: { warmup: 1, minRuns: opts.timing?.minRuns ?? 5, minTimeMs, maxRuns: 10_000, maxTimeMs: Math.max(2000, minTimeMs * 4) },
+      inputs: plan.leaves.map((l, i) => ({ file: path.join("in", `${i}.npy`), path: l.path, type: typeString(l.aval) })),
+      timing: { warmup: 1, ...timingOptions(opts.timing) },
       modes: opts.modes ?? ["numpy", "jax"],
       result: resultPath,
     };
@@ -425,7 +423,7 @@ export async function compareWithPython(opts: CompareOptions): Promise<CompareRe
     result.inputs = plan.leaves.map((l, i): CompareInput => {
       const got = isObj(raw) && Array.isArray(raw.inputs) && isObj(raw.inputs[i]) ? raw.inputs[i] : {};
       const sha = str(got.sha256) ?? "";
-      return { path: l.path, type: str(got.type) ?? typeOf(l.aval), sha256: sha, matches: sha !== "" && sha === sha256Of(ourInputs[i]) };
+      return { path: l.path, type: str(got.type) ?? typeString(l.aval), sha256: sha, matches: sha !== "" && sha === sha256Of(ourInputs[i]) };
     });
     result.inputsMatch = result.inputs.every((x) => x.matches) && (result.inputs.length > 0 || isObj(raw));
     // Outputs against ours.

@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 import type { ErrorInfo } from "../../compiler-core/src/report";
 import type { Diagnostics, Problem } from "./diagnostics";
 import { addStaticArgnum, ifToWhere, type LineEdit } from "./fixes";
-import { functionsOf, paramNames } from "./locate";
+import { functionsOf, paramNamesIn } from "./locate";
 
 /** Titles, as the contract (docs/CONTRACTS.md) names them. */
 export const FIX_STATIC = (arg: string) => `Add '${arg}' to static_argnums`;
@@ -40,15 +40,15 @@ export class JitLensCodeActions implements vscode.CodeActionProvider {
 
   private fixes(doc: vscode.TextDocument, p: Problem): vscode.CodeAction[] {
     const out: vscode.CodeAction[] = [];
-    const lines = doc.getText().split(/\r?\n/);
-    const sameDoc = p.doc.toString() === doc.uri.toString();
-    const fn = sameDoc ? functionsOf(doc).find((f) => f.name === p.fn) : undefined;
     if (CONCRETE.test(p.error.kind)) {
+      const lines = doc.getText().split(/\r?\n/);
+      const sameDoc = p.doc.toString() === doc.uri.toString();
+      const fn = sameDoc ? functionsOf(doc).find((f) => f.name === p.fn) : undefined;
       const line = p.diagnostic.range.start.line;
       const where = ifToWhere(lines, line);
       if (where) out.push(this.edit(FIX_WHERE, doc, p, where, true));
       const arg = tracedArgument(p.error);
-      const index = arg && fn ? paramNames(doc.getText(), fn).indexOf(arg) : -1;
+      const index = arg && fn ? paramNamesIn(doc, fn).indexOf(arg) : -1;
       if (arg && fn && index >= 0) {
         const edits = addStaticArgnum(lines, fn.startLine - 1, fn.defLine - 1, index);
         if (edits) out.push(this.edit(FIX_STATIC(arg), doc, p, edits, !where));

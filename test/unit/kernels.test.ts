@@ -8,53 +8,22 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import type { ArrayValue, Atom, Aval, DType, Eqn, Jaxpr, Literal, Var } from "../../compiler-core/src/ir/types";
+import type { ArrayValue, DType, Jaxpr, Literal, Var } from "../../compiler-core/src/ir/types";
 import type { Prim } from "../../compiler-core/src/ir/primitives";
-import { newBuffer, size } from "../../compiler-core/src/ir/types";
-import { abstractEval } from "../../compiler-core/src/trace/abstract";
+import { size } from "../../compiler-core/src/ir/types";
 import { compileEager, compileFused, type Executable } from "../../compiler-core/src/runtime/cpu";
 import { fillRandom } from "../../compiler-core/src/runtime/random";
+import { JaxprBuilder, array, close, decode, list } from "./lib/build";
 import { maxRelDiff, measure } from "../../compiler-core/src/runtime/timing";
 
 // ---- building jaxprs; output avals come from the tracer's own shape rules ----
 
-class B {
-  private nextId = 0;
-  eqns: Eqn[] = [];
-  invars: Var[] = [];
-
-  v(aval: Aval): Var {
-    return { kind: "var", id: this.nextId++, aval: { ...aval, shape: [...aval.shape] } };
-  }
-  input(shape: number[], dtype: DType = "f32"): Var {
-    const x = this.v({ shape, dtype, weak: false });
-    this.invars.push(x);
-    return x;
-  }
-  ops(prim: Prim, inputs: Atom[], params: Record<string, unknown> = {}): Var[] {
-    const avals = abstractEval(prim, inputs.map((a) => a.aval), params as never);
-    const outs = avals.map((a) => this.v(a));
-    const line = this.eqns.length + 1;
-    this.eqns.push({ prim, params: params as never, inputs, outputs: outs, span: { file: "k.py", line, col: 5, endLine: line, endCol: 9 } });
-    return outs;
-  }
-  op(prim: Prim, inputs: Atom[], params: Record<string, unknown> = {}): Var {
-    return this.ops(prim, inputs, params)[0];
-  }
-  build(outvars: Atom[]): Jaxpr {
-    return { constvars: [], consts: [], invars: this.invars, eqns: this.eqns, outvars };
-  }
+class B extends JaxprBuilder {
+  constructor() { super("k.py"); }
 }
 
 const lit = (value: number | boolean, dtype: DType = "f32"): Literal => ({ kind: "lit", value, aval: { shape: [], dtype, weak: false } });
 
-function array(dtype: DType, shape: number[], values: ArrayLike<number>): ArrayValue {
-  const data = newBuffer(dtype, size(shape));
-  assert.equal(values.length, data.length, "test data length");
-  for (let i = 0; i < data.length; i++) data[i] = values[i];
-  return { aval: { shape, dtype, weak: false }, data };
-}
-const list = (a: ArrayValue): number[] => Array.from(a.data);
 const iota = (n: number, f: (i: number) => number = (i) => i): number[] => Array.from({ length: n }, (_, i) => f(i));
 
 /** Run eager and fused; assert they agree bit for bit (NaN = NaN); return the fused outputs. */
@@ -77,21 +46,10 @@ function runBoth(jaxpr: Jaxpr, inputs: ArrayValue[]): ArrayValue[] {
 interface Tensor { dtype: DType; shape: number[]; data: (number | string)[] }
 interface KernelCase { name: string; prim: Prim; params: Record<string, unknown>; inputs: Tensor[]; outputs: Tensor[]; tol: number }
 
-const decode = (v: number | string): number =>
-  typeof v === "number" ? v : v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : v === "-0" ? -0 : Number(v);
-
 /** A fixture tensor stored in its dtype (float32 values are written as their shortest float32 decimal). */
 const value = (t: Tensor): ArrayValue => array(t.dtype, t.shape, t.data.map(decode));
 
 const fixtures: KernelCase[] = JSON.parse(readFileSync(new URL("./fixtures/kernels.json", import.meta.url), "utf8")).cases;
-
-function close(got: number, want: number, tol: number): boolean {
-  if (Number.isNaN(want)) return Number.isNaN(got);
-  if (tol === 0) return Object.is(got, want);
-  if (got === want) return true;
-  if (!Number.isFinite(want) || !Number.isFinite(got)) return false;
-  return Math.abs(got - want) <= tol * Math.max(Math.abs(want), 1e-30);
-}
 
 describe("kernels match numpy (fixtures/kernels.json)", () => {
   assert.ok(fixtures.length >= 150, "fixture file has the cases");

@@ -7,11 +7,11 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import type { ArrayValue, Atom, DType, Eqn, Jaxpr, Literal, Var } from "../../compiler-core/src/ir/types";
 import type { Prim } from "../../compiler-core/src/ir/primitives";
-import { newBuffer, size } from "../../compiler-core/src/ir/types";
 import { alphaName, compileEager, compileFused, kernelCacheSize, minimumBytes } from "../../compiler-core/src/runtime/cpu";
 import { planFusion } from "../../compiler-core/src/fusion/fuse";
 import { maxRelDiff, measure, summarize } from "../../compiler-core/src/runtime/timing";
 import { fillRandom } from "../../compiler-core/src/runtime/random";
+import { array, close, decode, list } from "./lib/build";
 
 // ---- building jaxprs by hand ----
 
@@ -64,14 +64,6 @@ function outDtype(prim: Prim, inputs: Atom[], params: Record<string, unknown>): 
 
 const lit = (value: number | boolean, dtype: DType = "f32"): Literal => ({ kind: "lit", value, aval: { shape: [], dtype, weak: true } });
 
-function array(dtype: DType, shape: number[], values: ArrayLike<number>): ArrayValue {
-  const data = newBuffer(dtype, size(shape));
-  assert.equal(values.length, data.length, "test data length");
-  for (let i = 0; i < data.length; i++) data[i] = values[i];
-  return { aval: { shape, dtype, weak: false }, data };
-}
-
-const list = (a: ArrayValue): number[] => Array.from(a.data);
 
 /** Run both ways; assert they agree exactly; return the fused outputs. */
 function runBoth(jaxpr: Jaxpr, inputs: ArrayValue[]): ArrayValue[] {
@@ -98,19 +90,7 @@ interface FixtureCase {
   tol: number;
 }
 
-const decode = (v: number | string): number =>
-  typeof v === "number" ? v : v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : v === "-0" ? -0 : Number(v);
-
 const fixtures: FixtureCase[] = JSON.parse(readFileSync(new URL("./fixtures/prims.json", import.meta.url), "utf8")).cases;
-
-/** Equal, or within `tol` relative (tol 0: identical, and -0 differs from 0). */
-function close(got: number, want: number, tol: number): boolean {
-  if (Number.isNaN(want)) return Number.isNaN(got);
-  if (tol === 0) return Object.is(got, want);
-  if (got === want) return true;
-  if (!Number.isFinite(want) || !Number.isFinite(got)) return false;
-  return Math.abs(got - want) <= tol * Math.max(Math.abs(want), 1e-30);
-}
 
 describe("primitives match numpy (fixtures/prims.json)", () => {
   assert.ok(fixtures.length >= 70, "fixture file has the cases");

@@ -12,15 +12,15 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
-import type { ArrayValue, Aval, DType, Eqn, Jaxpr, Literal, Var } from "../../compiler-core/src/ir/types";
+import type { ArrayValue, DType, Jaxpr } from "../../compiler-core/src/ir/types";
 import type { Prim } from "../../compiler-core/src/ir/primitives";
 import { newBuffer, size } from "../../compiler-core/src/ir/types";
-import { abstractEval } from "../../compiler-core/src/trace/abstract";
 import { compileWebGPU, webgpuRefusal, formatGpuTime, type WebGPUExecutable } from "../../compiler-core/src/runtime/webgpu/runtime";
 import { probeGpu, WebGPUFault } from "../../compiler-core/src/runtime/webgpu/device";
 import { compileEager, compileFused } from "../../compiler-core/src/runtime/cpu";
 import { analyze, makeInputs, prepare } from "../../compiler-core/src/api";
 import { readNpy } from "../../compiler-core/src/npy";
+import { JaxprBuilder, close, decode } from "./lib/build";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -41,48 +41,14 @@ test("an adapter exists and is named in the device string", async () => {
 
 // ---- building jaxprs ----
 
-class B {
-  private nextId = 0;
-  eqns: Eqn[] = [];
-  invars: Var[] = [];
-  v(aval: Aval): Var {
-    return { kind: "var", id: this.nextId++, aval: { ...aval, shape: [...aval.shape] } };
-  }
-  input(shape: number[], dtype: DType = "f32"): Var {
-    const x = this.v({ shape, dtype, weak: false });
-    this.invars.push(x);
-    return x;
-  }
-  ops(prim: Prim, inputs: (Var | Literal)[], params: Record<string, unknown> = {}, out?: Aval[]): Var[] {
-    const avals = out ?? abstractEval(prim, inputs.map((a) => a.aval), params as never);
-    const outs = avals.map((a) => this.v(a));
-    const line = this.eqns.length + 1;
-    this.eqns.push({ prim, params: params as never, inputs, outputs: outs, span: { file: "w.py", line, col: 5, endLine: line, endCol: 9 } });
-    return outs;
-  }
-  op(prim: Prim, inputs: (Var | Literal)[], params: Record<string, unknown> = {}): Var {
-    return this.ops(prim, inputs, params)[0];
-  }
-  build(outvars: (Var | Literal)[]): Jaxpr {
-    return { constvars: [], consts: [], invars: this.invars, eqns: this.eqns, outvars };
-  }
+class B extends JaxprBuilder {
+  constructor() { super("w.py"); }
 }
 
 function array(dtype: DType, shape: number[], values: ArrayLike<number>): ArrayValue {
   const data = newBuffer(dtype, size(shape));
   for (let i = 0; i < data.length; i++) data[i] = values[i];
   return { aval: { shape, dtype, weak: false }, data };
-}
-
-const decode = (v: number | string): number =>
-  typeof v === "number" ? v : v === "nan" ? NaN : v === "inf" ? Infinity : v === "-inf" ? -Infinity : v === "-0" ? -0 : Number(v);
-
-function close(got: number, want: number, tol: number): boolean {
-  if (Number.isNaN(want)) return Number.isNaN(got);
-  if (tol === 0) return Object.is(got, want);
-  if (got === want) return true;
-  if (!Number.isFinite(want) || !Number.isFinite(got)) return false;
-  return Math.abs(got - want) <= tol * Math.max(Math.abs(want), 1e-30);
 }
 
 async function both(jaxpr: Jaxpr, inputs: ArrayValue[]): Promise<[string, ArrayValue[]][]> {

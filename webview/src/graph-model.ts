@@ -108,8 +108,20 @@ function binding(tok: string): { name: string; type: string } {
   return i < 0 ? { name: tok, type: "" } : { name: tok.slice(0, i), type: tok.slice(i + 1) };
 }
 
-/** Reads JAX's jaxpr text back into inputs, top-level equations and outputs. Tolerant: what it cannot read it skips. */
+const parsedJaxprs = new WeakMap<IRLine[], ParsedJaxpr>();
+
+/**
+ * Reads JAX's jaxpr text back into inputs, top-level equations and outputs. Tolerant: what it
+ * cannot read it skips. One parse per `lines` array (the Graph stage and the kernel colours of
+ * the Jaxpr and JAX stages all read the same Report's jaxpr): the result is shared, read-only.
+ */
 export function parseJaxpr(lines: IRLine[]): ParsedJaxpr {
+  let parsed = parsedJaxprs.get(lines);
+  if (!parsed) parsedJaxprs.set(lines, (parsed = readJaxpr(lines)));
+  return parsed;
+}
+
+function readJaxpr(lines: IRLine[]): ParsedJaxpr {
   const texts = lines.map((l) => l.text);
   const result: ParsedJaxpr = { invars: [], eqns: [], outvars: [] };
   let i = 0;

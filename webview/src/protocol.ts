@@ -52,6 +52,8 @@ function isLine(x: unknown): x is number {
 
 const isNum = (x: unknown): x is number => typeof x === "number" && !Number.isNaN(x);
 const isStr = (x: unknown): x is string => typeof x === "string";
+const isBool = (x: unknown): x is boolean => typeof x === "boolean";
+const isStage = (x: unknown): x is StageId => (STAGES as readonly unknown[]).includes(x);
 const optional = (x: unknown, ok: (y: unknown) => boolean) => x === undefined || ok(x);
 const arrayOf = (x: unknown, ok: (y: unknown) => boolean) => Array.isArray(x) && x.every(ok);
 
@@ -120,7 +122,6 @@ function isErrorInfo(e: unknown): boolean {
   return isObject(e) && isStr(e.kind) && isStr(e.message) && optional(e.span, isSpan) && optional(e.related, (r) => arrayOf(r, (q) => isObject(q) && isStr(q.message) && isSpan(q.span)));
 }
 
-const isBool = (x: unknown): x is boolean => typeof x === "boolean";
 const recordOf = (x: unknown, ok: (y: unknown) => boolean) => isObject(x) && Object.values(x).every(ok);
 
 function isCompareRun(x: unknown): boolean {
@@ -206,7 +207,7 @@ export function isReport(x: unknown): x is Report {
     optional(x.error, isErrorInfo) &&
     optional(x.jaxpr, isIRLines) &&
     optional(x.lowered, isIRLines) &&
-    optional(x.passes, (p) => arrayOf(p, (q) => isObject(q) && isStr(q.name) && typeof q.changed === "boolean" && isIRLines(q.lines))) &&
+    optional(x.passes, (p) => arrayOf(p, (q) => isObject(q) && isStr(q.name) && isBool(q.changed) && isIRLines(q.lines))) &&
     optional(x.eqnCount, isNum) &&
     optional(x.kernels, (k) => arrayOf(k, isKernel)) &&
     optional(x.lines, (l) => arrayOf(l, isLineInfo)) &&
@@ -221,7 +222,7 @@ export function isHostMessage(x: unknown): x is HostMessage {
   if (!isObject(x)) return false;
   switch (x.type) {
     case "report":
-      return isReport(x.report) && optional(x.stage, (s) => (STAGES as readonly unknown[]).includes(s));
+      return isReport(x.report) && optional(x.stage, isStage);
     case "sourceLine":
       return x.line === null || isLine(x.line);
     case "stale":
@@ -237,7 +238,7 @@ export function isViewerMessage(x: unknown): x is ViewerMessage {
     case "ready":
       return true;
     case "highlight":
-      return (x.line === null || isLine(x.line)) && (x.lines === undefined || (Array.isArray(x.lines) && x.lines.every(isLine)));
+      return (x.line === null || isLine(x.line)) && optional(x.lines, (l) => arrayOf(l, isLine));
     case "reveal":
       return isLine(x.line);
     default:
@@ -249,8 +250,8 @@ export function isViewerState(x: unknown): x is ViewerState {
   return (
     isObject(x) &&
     optional(x.report, isReport) &&
-    optional(x.stage, (s) => (STAGES as readonly unknown[]).includes(s)) &&
+    optional(x.stage, isStage) &&
     optional(x.tab, isNum) &&
-    optional(x.showUnchanged, (b) => typeof b === "boolean")
+    optional(x.showUnchanged, isBool)
   );
 }

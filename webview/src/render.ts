@@ -183,8 +183,14 @@ class Context {
     return k === undefined ? undefined : this.kernelColors[k];
   }
 
-  /** Jaxpr lines coloured by the kernel that computes their equation (exact, not by source line). */
+  private jaxprColorsMemo: (string | undefined)[] | undefined;
+
+  /** Jaxpr lines coloured by the kernel that computes their equation (exact, not by source line); computed once (the Jaxpr and JAX stages both use it). */
   jaxprColors(): (string | undefined)[] {
+    return (this.jaxprColorsMemo ??= this.computeJaxprColors());
+  }
+
+  private computeJaxprColors(): (string | undefined)[] {
     const lines = this.report.jaxpr ?? [];
     const out: (string | undefined)[] = lines.map(() => undefined);
     const { owner } = kernelOwnership(this.report.kernels ?? []);
@@ -372,13 +378,18 @@ function passesStage(r: Report, ctx: Context, showUnchanged: boolean, events: Vi
 
 // --- Kernels -----------------------------------------------------------------------------
 
+interface FloorBandwidth {
+  bytesPerMs: number;
+  label: string;
+}
+
 /**
  * The bandwidth a kernel's floor is measured against: the best effective bandwidth this run
  * reached anywhere (any profiled kernel, or the whole function interpreted or compiled). The
  * Report does not carry a separately measured device bandwidth, so this is a lower bound on
  * it and the floors are upper bounds; undefined when nothing was measured.
  */
-function floorBandwidth(r: Report): { bytesPerMs: number; label: string } | undefined {
+function floorBandwidth(r: Report): FloorBandwidth | undefined {
   let best = 0;
   let where = "";
   const consider = (bytes: number, ms: number | undefined, what: string) => {
@@ -393,8 +404,7 @@ function floorBandwidth(r: Report): { bytesPerMs: number; label: string } | unde
     consider(t.bytes.eager, t.eager.median_ms, "the interpreted run");
     consider(t.bytes.compiled, t.compiled.median_ms, "the compiled run");
   }
-  const gbs = best / 1e6;
-  return best > 0 ? { bytesPerMs: best, label: `${gbs.toFixed(gbs < 10 ? 2 : 1)} GB/s, the best effective bandwidth in this run (${where})` } : undefined;
+  return best > 0 ? { bytesPerMs: best, label: `${formatGBs(best / 1e6)}, the best effective bandwidth in this run (${where})` } : undefined;
 }
 
 function kernelsStage(r: Report, ctx: Context, events: ViewerEvents): HTMLElement {
@@ -439,7 +449,7 @@ function intensity(k: KernelInfo): string {
   return bytes > 0 ? (k.flops / bytes).toFixed(2) : "–";
 }
 
-function kernelView(k: KernelInfo, index: number, ctx: Context, events: ViewerEvents, bw: { bytesPerMs: number; label: string } | undefined): HTMLElement {
+function kernelView(k: KernelInfo, index: number, ctx: Context, events: ViewerEvents, bw: FloorBandwidth | undefined): HTMLElement {
   const src = ctx.sourceLines(k.spans);
   const bytes = k.bytesRead + k.bytesWritten;
   const buffers = (bs: KernelInfo["inputs"]) => (bs.length ? h("ul", { class: "buffers" }, bs.map((b) => h("li", {}, `${b.name}: ${b.type}`, h("span", { class: "muted" }, ` (${formatBytes(b.bytes)})`)))) : "–");
@@ -504,7 +514,7 @@ function sourceInto(pre: HTMLElement, source: string, language: string): void {
   const cut = source.lastIndexOf("\n", SOURCE_HEAD) + 1 || SOURCE_HEAD;
   highlightInto(pre, source.slice(0, cut), language);
   const lines = source.split("\n").length;
-  const more = h("vscode-button", { secondary: true, class: "more", "data-testid": "kernel-source-more" }, `Show all ${lines.toLocaleString("en-US")} lines (${formatBytes(source.length)})`);
+  const more = h("vscode-button", { secondary: true, class: "more", "data-testid": "kernel-source-more" }, `Show all ${formatInt(lines)} lines (${formatBytes(source.length)})`);
   more.addEventListener("click", () => {
     more.remove();
     pre.append(source.slice(cut));
@@ -575,7 +585,12 @@ function detailsTable(r: Report, t: Timings): HTMLElement {
 
 function bandwidth(bytes: number, ms: number): string {
   if (!(ms > 0) || !(bytes > 0)) return "–";
-  return `${(bytes / (ms * 1e6)).toFixed(bytes / (ms * 1e6) < 10 ? 2 : 1)} GB/s`;
+  return formatGBs(bytes / (ms * 1e6));
+}
+
+/** `8.53 GB/s`, `120.4 GB/s`. */
+function formatGBs(gbs: number): string {
+  return `${gbs.toFixed(gbs < 10 ? 2 : 1)} GB/s`;
 }
 
 function baseName(file: string): string {

@@ -3,11 +3,11 @@
 // Exit status: 0 when the comparison ran (what is missing, e.g. JAX, is reported, not an error),
 // 1 when the function could not be compared (an error in the Python code or its inputs, no
 // interpreter, a timeout), 3 for our own bug; usage errors (2) are main.ts's.
-import { makeInputs, npyLoader, prepare, runAndMeasure, toErrorInfo } from "../api";
+import { baseReport, makeInputs, npyLoader, prepare, runAndMeasure, toErrorInfo } from "../api";
 import { compareWithPython, type CompareOptions } from "../compare";
 import type { AnalyzeParams } from "../engine/protocol";
 import { formatMs } from "../format";
-import { REPORT_VERSION, formatError, irText, type CompareResult, type CompareRun, type ErrorInfo, type Report, type TimingStat } from "../report";
+import { formatError, irText, type CompareResult, type CompareRun, type ErrorInfo, type Report, type TimingStat } from "../report";
 import { measureOnBackend, prepareWebGPU } from "../runtime/webgpu/backend";
 
 export interface CompareCliOptions {
@@ -36,7 +36,7 @@ export async function compareCommand(o: CompareCliOptions, params: AnalyzeParams
     ours = { jaxpr: report.jaxpr ? irText(report.jaxpr) : undefined, inputs, outputs: p.compiled.run(inputs) };
   } catch (e) {
     // Our tracer could not do it: JAX and NumPy may still run it (and say the same, or not).
-    report = { version: REPORT_VERSION, file: params.file, fn: params.fn ?? "", args: [], error: toErrorInfo(e) };
+    report = { ...baseReport(params), error: toErrorInfo(e) };
   }
   report.compare = await compareWithPython({
     file: params.file,

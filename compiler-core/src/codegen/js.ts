@@ -169,6 +169,14 @@ function jlNextAfterF64(x, y) {
 // The float32 exp/log/tanh the WASM kernels use (codegen/wasm/mathjs.ts), for JS kernels while that path is on.
 Object.assign(HELPERS, F32_MATH_HELPERS);
 
+/** Row-major (C-order) element strides of `shape`. */
+export function rowStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
+  return st;
+}
+
 /** JS text for a number that evaluates to exactly `v`. */
 export function numberText(v: number): string {
   if (Number.isNaN(v)) return "NaN";
@@ -178,15 +186,19 @@ export function numberText(v: number): string {
   return v < 0 ? `(${String(v)})` : String(v);
 }
 
-/** The stored value of a literal in its dtype (bools are 0/1). */
-export function literalValue(lit: Literal): number {
-  const v = typeof lit.value === "boolean" ? (lit.value ? 1 : 0) : lit.value;
-  switch (lit.aval.dtype) {
+/** The value `v` takes when stored in dtype `dt` (bools are 0/1). */
+export function storedValue(v: number, dt: DType): number {
+  switch (dt) {
     case "f32": return Math.fround(v);
     case "f64": return v;
     case "i32": return v | 0;
     case "bool": return v !== 0 ? 1 : 0;
   }
+}
+
+/** The stored value of a literal in its dtype (bools are 0/1). */
+export function literalValue(lit: Literal): number {
+  return storedValue(typeof lit.value === "boolean" ? (lit.value ? 1 : 0) : lit.value, lit.aval.dtype);
 }
 
 type View = number[];
@@ -260,13 +272,6 @@ export function generateLoopKernel(spec: LoopKernelSpec, options: JsCodegenOptio
   };
   for (const v of spec.inputs) usedNames.add(`in_${jsIdent(spec.name(v))}`);
   for (const v of spec.outputs) usedNames.add(`out_${jsIdent(spec.name(v))}`);
-
-  const rowStrides = (shape: readonly number[]): number[] => {
-    const st = new Array<number>(shape.length);
-    let s = 1;
-    for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
-    return st;
-  };
 
   const literalText = (lit: Literal): string => {
     const v = literalValue(lit);

@@ -20,7 +20,7 @@
 import type { Params, Prim } from "../ir/primitives";
 import type { Atom, DType, Eqn, Var } from "../ir/types";
 import { size } from "../ir/types";
-import { jsIdent, literalValue, numberText, type GeneratedKernel, type JsCodegenOptions } from "./js";
+import { jsIdent, literalValue, numberText, rowStrides, storedValue, type GeneratedKernel, type JsCodegenOptions } from "./js";
 
 export interface OpKernelSpec {
   /** Name of the generated JS function. */
@@ -57,15 +57,6 @@ const ARRAY: Record<DType, string> = { f32: "Float32Array", f64: "Float64Array",
 
 type Kind = "float" | "int" | "bool";
 const kindOf = (d: DType): Kind => (d === "f32" || d === "f64" ? "float" : d === "i32" ? "int" : "bool");
-
-export function rowStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
-  return st;
-}
-
-const prod = (xs: readonly number[]): number => xs.reduce((p, d) => p * d, 1);
 
 /** Source text under construction: indented lines and fresh identifiers. */
 class Code {
@@ -172,16 +163,6 @@ function copy(c: Code, shape: readonly number[], dst: string, da: Access, src: s
     contiguousRun: ([d, s], n) => c.emit(`${dst}.set(${src}.subarray(${s}, ${s} + ${n}), ${d});`),
     tile: true,
   });
-}
-
-/** A plain JS number literal for a value stored in dtype `dt`. */
-function constText(v: number, dt: DType): string {
-  switch (dt) {
-    case "f32": return numberText(Math.fround(v));
-    case "f64": return numberText(v);
-    case "i32": return numberText(v | 0);
-    case "bool": return v !== 0 ? "1" : "0";
-  }
 }
 
 /** Reduction monoids: the init value and combine(acc, v) per primitive and dtype kind. */
@@ -363,9 +344,9 @@ function genOp(
     case "pad": return genPad(c, e, buf, scalar, out0());
     case "iota": {
       const p = e.params as Get<"iota">;
-      const outer = prod(p.shape.slice(0, p.dimension));
+      const outer = size(p.shape.slice(0, p.dimension));
       const n = p.shape[p.dimension];
-      const inner = prod(p.shape.slice(p.dimension + 1));
+      const inner = size(p.shape.slice(p.dimension + 1));
       if (outer * n * inner === 0) return;
       const dst = out0();
       const value = dt === "bool" ? "m !== 0 ? 1 : 0" : "m";
@@ -449,7 +430,7 @@ function genPad(c: Code, e: Eqn, buf: (k: number) => string, scalar: (k: number)
     dstBase += (lo + first * step) * ost[d];
     dstStrides.push(step * ost[d]);
   });
-  const copied = prod(counts);
+  const copied = size(counts);
   if (copied < size(os)) c.emit(`${dst}.fill(${scalar(1)});`);
   if (copied > 0) copy(c, counts, dst, { base: String(dstBase), strides: dstStrides }, buf(0), { base: String(srcBase), strides: is });
 }
@@ -557,7 +538,7 @@ function genReduce(c: Code, e: Eqn, src: string, dst: string): void {
 
 /** Extents around one axis: outer (dims before), n (the axis), inner (dims after). */
 function aroundAxis(shape: readonly number[], axis: number): [number, number, number] {
-  return [prod(shape.slice(0, axis)), shape[axis], prod(shape.slice(axis + 1))];
+  return [size(shape.slice(0, axis)), shape[axis], size(shape.slice(axis + 1))];
 }
 
 function genArg(c: Code, e: Eqn, src: string, dst: string): void {
@@ -657,10 +638,10 @@ function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string, epilog
   const dt = e.outputs[0].aval.dtype;
   const freeA = as.map((_, i) => i).filter((i) => !ca.includes(i) && !ba.includes(i));
   const freeB = bs.map((_, i) => i).filter((i) => !cb.includes(i) && !bb.includes(i));
-  const Bt = prod(ba.map((d) => as[d]));
-  const M = prod(freeA.map((d) => as[d]));
-  const K = prod(ca.map((d) => as[d]));
-  const N = prod(freeB.map((d) => bs[d]));
+  const Bt = size(ba.map((d) => as[d]));
+  const M = size(freeA.map((d) => as[d]));
+  const K = size(ca.map((d) => as[d]));
+  const N = size(freeB.map((d) => bs[d]));
   if (Bt * M * N === 0) return;
   if (K === 0 && !epilogue) { c.emit(`${dst}.fill(0);`); return; }
   if (epilogue && (N === 1 || kindOf(dt) !== "float")) throw new Error("a matmul epilogue needs float rows longer than one");
@@ -753,7 +734,7 @@ function genDot(c: Code, e: Eqn, buf: (k: number) => string, dst: string, epilog
 
 /** The fill value of a "fill"-mode gather: fill_value, else NaN / INT32_MIN / true. */
 function gatherFill(fill: number | null, dt: DType): string {
-  if (fill !== null) return constText(fill, dt);
+  if (fill !== null) return numberText(storedValue(fill, dt));
   return dt === "f32" || dt === "f64" ? "NaN" : dt === "i32" ? "-2147483648" : "1";
 }
 

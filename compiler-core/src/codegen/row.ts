@@ -18,10 +18,9 @@
 // with no reduced axes but the last as the inner loop, and the dot's accumulated row is an
 // `external` value the caller supplies.
 import type { Atom, DType, Eqn, Var } from "../ir/types";
-import { size } from "../ir/types";
 import { isElementwise, isReduction } from "../ir/primitives";
-import { HELPERS, jsIdent, literalValue, numberText, opExpr, operandView, type JsCodegenOptions } from "./js";
-import { monoid, rowStrides, type DotEpilogue } from "./ops";
+import { HELPERS, jsIdent, literalValue, numberText, opExpr, operandView, rowStrides, type JsCodegenOptions } from "./js";
+import { monoid, type DotEpilogue } from "./ops";
 
 export interface RowSpace {
   /** The shape every row-level value is indexed by. */
@@ -310,11 +309,13 @@ export interface RowCode {
   module: string[];
   /** Function-level declarations before the outer loop (constants, invariant values). */
   prelude: string[];
-  /** The statements of one row, given the outer index name and, for the external value, its row array. */
-  row: (o: string, ext?: string) => string[];
+  /** The statements of one row: its outer index is `o`, the external value's row array (if any) `ext_row`. */
+  row: string[];
   params: string[];
   /** The parameter name of each input var. */
   inParam: Map<number, string>;
+  /** The number of rows (the outer loop's trip count). */
+  nOuter: number;
 }
 
 export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions = {}): RowCode {
@@ -400,10 +401,10 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
   };
 
   const dtypeOf = (n: Node): DType => n.v.aval.dtype;
-  const exprOf = (n: Node, ext?: string): string => {
+  const exprOf = (n: Node): string => {
     switch (n.type) {
       case "read": return `${inParam.get(n.v.id)}[${index(n.strides!)}]`;
-      case "ext": return fround && dtypeOf(n) === "f32" ? `Math.fround(${ext}[r])` : `${ext}[r]`;
+      case "ext": return fround && dtypeOf(n) === "f32" ? "Math.fround(ext_row[r])" : "ext_row[r]";
       default: throw new Error("not a read");
     }
   };
@@ -433,8 +434,8 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
 
   // Invariant outer values: computed once, before the outer loop.
   const hoisted = new Set<Node>();
-  const emitValue = (lines: string[], n: Node, ref: (d: Node) => string, ext?: string) => {
-    if (n.type === "read" || n.type === "ext") lines.push(`const ${nm(n)} = ${exprOf(n, ext)};`);
+  const emitValue = (lines: string[], n: Node, ref: (d: Node) => string) => {
+    if (n.type === "read" || n.type === "ext") lines.push(`const ${nm(n)} = ${exprOf(n)};`);
     else lines.push(`const ${nm(n)} = ${opText(n, ref, (l) => lines.push(l))};${n.eqn ? `  // ${n.eqn.prim}` : ""}`);
   };
   for (const n of nodes) {
@@ -443,10 +444,10 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
     hoisted.add(n);
   }
 
-  const row = (o: string, ext?: string): string[] => {
+  // One pass over the row: it also declares the bases, constants and helpers it uses.
+  const row = ((): string[] => {
     const lines: string[] = [];
     const ind = (depth: number, t: string) => lines.push("  ".repeat(depth) + t);
-    if (o !== "o") ind(0, `const o = ${o};`);
     if (outerDims.length > 1) {
       ind(0, "let t = o;");
       for (let k = outerDims.length - 1; k >= 0; k--) {
@@ -464,7 +465,7 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
         if (n.type === "red") continue; // written after its loop
         outerDone.add(n);
         const tmp: string[] = [];
-        emitValue(tmp, n, nm, ext);
+        emitValue(tmp, n, nm);
         for (const t of tmp) emitAt(0, t);
       }
     };
@@ -482,7 +483,7 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
       for (const n of nodes) {
         if (!need.has(n)) continue;
         if (leaf(n)) { loopLines.push(`const ${nm(n)} = ${scratch.get(n)}[r];`); continue; }
-        emitValue(loopLines, n, ref, ext);
+        emitValue(loopLines, n, ref);
         const s = scratch.get(n);
         if (s && firstLoop.get(n) === p) loopLines.push(`${s}[r] = ${nm(n)};`);
       }
@@ -518,33 +519,26 @@ export function generateRowCode(spec: RowKernelSpec, options: JsCodegenOptions =
     }
     for (const b of baseDecls) ind(0, b);
     return [...lines, ...body];
-  };
-  row("o", "ext_row"); // a first pass declares the bases, constants and helpers
+  })();
   for (const h of [...helpers].sort()) module.unshift(HELPERS[h]);
   const params = [...spec.inputs.map((v) => inParam.get(v.id)!), ...spec.outputs.map((v) => outParam.get(v.id)!)];
-  return { module, prelude, row, params, inParam };
+  return { module, prelude, row, params, inParam, nOuter: an.nOuter };
 }
 
 /** A standalone row kernel (reductions with their fused producers and consumers). */
 export function generateRowKernel(spec: RowKernelSpec, options: JsCodegenOptions = {}): { fnName: string; code: string } {
   const rc = generateRowCode(spec, options);
-  const an = analyzeRow(spec);
   const lines: string[] = [];
   lines.push(`function ${spec.fnName}(${rc.params.join(", ")}) {`);
   for (const l of rc.prelude) lines.push(`  ${l}`);
-  if (an.nOuter > 0) {
-    lines.push(`  for (let o = 0; o < ${an.nOuter}; o++) {`);
-    for (const l of rc.row("o")) lines.push(`    ${l}`);
+  if (rc.nOuter > 0) {
+    lines.push(`  for (let o = 0; o < ${rc.nOuter}; o++) {`);
+    for (const l of rc.row) lines.push(`    ${l}`);
     lines.push("  }");
   }
   lines.push("}");
   return { fnName: spec.fnName, code: [...rc.module, lines.join("\n")].join("\n\n") };
 }
-
-export const rowSize = (space: RowSpace): { outer: number; inner: number } => ({
-  outer: space.shape.filter((_, d) => !space.axes.includes(d)).reduce((p, n) => p * n, 1),
-  inner: size(space.axes.map((d) => space.shape[d])),
-});
 
 /** A matmul's epilogue (spec.external is the dot's result; the row space is its output shape, rows along the last axis). */
 export function generateDotEpilogue(spec: RowKernelSpec, options: JsCodegenOptions = {}): DotEpilogue {
@@ -552,7 +546,7 @@ export function generateDotEpilogue(spec: RowKernelSpec, options: JsCodegenOptio
   const fn = `${spec.fnName}_row`;
   const lines = [`function ${fn}(o, ext_row, ${rc.params.join(", ")}) {`];
   for (const l of rc.prelude) lines.push(`  ${l}`);
-  for (const l of rc.row("o", "ext_row")) lines.push(`  ${l}`);
+  for (const l of rc.row) lines.push(`  ${l}`);
   lines.push("}");
   return {
     code: [...rc.module, lines.join("\n")].join("\n\n"),

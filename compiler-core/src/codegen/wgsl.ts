@@ -16,7 +16,7 @@
 // Transcendentals use the helpers of wgsl_math.ts, not WGSL's built-ins.
 import type { Atom, DType, Eqn, Literal, Var } from "../ir/types";
 import { isBinary, isCompare, isUnary } from "../ir/primitives";
-import { literalValue } from "./js";
+import { literalValue, rowStrides } from "./js";
 import { helperCode } from "./wgsl_math";
 
 export interface WgslDispatch {
@@ -231,13 +231,6 @@ export function wgslOpExpr(e: Eqn, args: string[], helpers: Set<string>, aux: (e
     case "convert_element_type": return convertValue(a, dt, out, helpers);
   }
   throw new WgslUnsupported(`the WebGPU backend cannot compile ${p}`);
-}
-
-export function rowStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = s; s *= shape[i]; }
-  return st;
 }
 
 /** A WGSL identifier for a var name. */

@@ -14,9 +14,10 @@ import type { Params } from "../ir/primitives";
 import type { Atom, DType, Eqn, Var } from "../ir/types";
 import { size } from "../ir/types";
 import { helperCode } from "./wgsl_math";
+import { rowStrides } from "./js";
 import type { WgslEpilogue } from "./wgsl_row";
 import {
-  bindings, constText, convertValue, gridSize, litText, rowStrides, storageType, wgslIdent, WgslUnsupported,
+  bindings, constText, convertValue, gridSize, litText, storageType, wgslIdent, WgslUnsupported,
   type WgslKernel, type WgslOptions,
 } from "./wgsl";
 

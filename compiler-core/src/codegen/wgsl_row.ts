@@ -29,11 +29,12 @@
 //   max/min; bool sum is or, prod is and); float sums accumulate in float32: a sequential
 //   partial per thread (row length / T elements; compensated with two-sum when longer than 8)
 //   and then a pairwise tree.
-import type { Atom, DType, Var } from "../ir/types";
+import type { Atom } from "../ir/types";
 import { analyzeRow, rowSchedule, RowFusionError, type RowKernelSpec, type RowNode, type RowAnalysis } from "./row";
-import { bindings, litText, rowStrides, storageType, wgslIdent, wgslOpExpr, WgslUnsupported, type WgslKernel, type WgslOptions } from "./wgsl";
+import { bindings, litText, storageType, wgslIdent, wgslOpExpr, WgslUnsupported, type WgslKernel, type WgslOptions } from "./wgsl";
 import { monoid } from "./wgsl_ops";
 import { helperCode } from "./wgsl_math";
+import { rowStrides } from "./js";
 
 /** A fused kernel the WGSL generator does not do (the runtime then runs the plan kernel unfused). */
 export class WgslNoFusion extends WgslUnsupported {}
@@ -387,4 +388,3 @@ export function wgslDotEpilogue(spec: RowKernelSpec, reserved: string[]): WgslEp
   return { helpers: em.helpers, inBuf: em.inBuf, outBuf: em.outBuf, store };
 }
 
-export type { DType, Var };

@@ -4,6 +4,7 @@
 // never a dropped connection, so the editor always has something to show.
 import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from "vscode-jsonrpc/node";
 import { analyze } from "../api";
+import { plural } from "../format";
 import { gpuStats } from "../runtime/webgpu/device";
 import { REPORT_VERSION, type Report } from "../report";
 import { AnalyzeRequest, CompareRequest, LogNotification, PingRequest, StatsRequest, type AnalyzeParams, type LogParams } from "./protocol";
@@ -97,10 +98,6 @@ function summarize(params: AnalyzeParams, r: Report, ms: number): string {
   if (r.kernels) parts.push(plural(r.kernels.length, "kernel"));
   if (r.timings) parts.push(`${r.timings.speedup.toFixed(1)}× on ${r.timings.backend}`);
   return `${head}: ${parts.length ? parts.join(", ") + " " : ""}in ${took}`;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function baseName(file: string): string {

@@ -311,6 +311,7 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
     }
     return [...out].filter((k) => groups[k].alive);
   };
+  const rejected = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
     for (const k of groups.map((_, k) => k)) {
@@ -327,7 +328,12 @@ export function planFusion(jaxpr: Jaxpr, options: FusionOptions = {}): FusionPla
           // Epilogue only: loop consumers of the matmul (producers stay out: they would be recomputed per use).
           ok = other.loop && successors(k).has(n);
         }
-        if (!ok || indirectPath(k, n) || indirectPath(n, k) || !fits(k, n)) continue;
+        if (!ok) continue;
+        // Merges only add equations, so a (k, n) pair of unchanged sizes was probed already: a
+        // rejected probe stays rejected, and the fixed-point loop does not ask rowFusible again.
+        const probe = `${k}:${n}:${grp.eqns.length}:${other.eqns.length}`;
+        if (rejected.has(probe) || indirectPath(k, n) || indirectPath(n, k)) continue;
+        if (!fits(k, n)) { rejected.add(probe); continue; }
         merge(k, n);
         grp.loop = false;
         changed = true;

@@ -115,7 +115,7 @@ function useWasm(options: CompileOptions): boolean {
   return options.wasm ?? wasmEnabled();
 }
 
-/** JAX's variable names: a..z, ba, bb, ... (the printer's scheme). */
+/** JAX's variable names: a..z, ba, bb, ... (the printer's scheme; kept as an export for tests). */
 export const alphaName = varName;
 
 /** The printed jaxpr's names (inner jaxprs included), made unique; unnamed (unused) results get `_a`, `_b`, ... */
@@ -132,7 +132,7 @@ export function jaxprVarNames(jaxpr: Jaxpr): (v: Var) => string {
   return (v) => {
     let n = names.get(v.id);
     if (n === undefined) {
-      do n = `_${alphaName(extra++)}`; while (taken.has(n));
+      do n = `_${varName(extra++)}`; while (taken.has(n));
       taken.add(n);
       names.set(v.id, n);
     }
@@ -208,7 +208,7 @@ function compile(jaxpr: Jaxpr, mode: "eager" | "fused", options: CompileOptions,
 // Eager kernels name their operands by position so one kernel serves every equation
 // with the same primitive, dtypes and broadcast pattern.
 const POSITIONAL = ["x", "y", "z", "w", "u", "v", "s", "t"];
-const positionalName = (k: number): string => POSITIONAL[k] ?? `x${alphaName(k)}`;
+const positionalName = (k: number): string => POSITIONAL[k] ?? `x${varName(k)}`;
 
 /** A control-flow equation run by the host over sub-executables. */
 interface Host {
@@ -279,7 +279,7 @@ function build(jaxpr: Jaxpr, plan: FusionPlan, mode: "eager" | "fused", options:
     let nameOf: (v: Var) => string;
     if (mode === "eager") {
       const pos = new Map<number, string>(k.inputs.map((v, j) => [v.id, positionalName(j)]));
-      k.outputs.forEach((v, j) => pos.set(v.id, k.outputs.length === 1 ? "r" : `r${alphaName(j)}`));
+      k.outputs.forEach((v, j) => pos.set(v.id, k.outputs.length === 1 ? "r" : `r${varName(j)}`));
       fnName = first.prim.replace(/-/g, "_");
       nameOf = (v) => pos.get(v.id) ?? "r";
     } else {
@@ -729,7 +729,7 @@ export function eqnFlops(e: Eqn): number {
   }
 }
 
-function atomText(a: Atom, names: (v: Var) => string): string {
+export function atomText(a: Atom, names: (v: Var) => string): string {
   if (a.kind === "var") return names(a);
   const v = typeof a.value === "boolean" ? (a.value ? "True" : "False") : String(a.value);
   return `${v}:${typeString(a.aval)}`;

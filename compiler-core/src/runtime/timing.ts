@@ -15,22 +15,36 @@ export interface MeasureOptions {
 /** Wall-clock milliseconds since an arbitrary origin (for stage timings). */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
+/** The timing loop's bookkeeping: records a run's time, and says whether another is wanted. */
+class Runs {
+  readonly times: number[] = [];
+  private total = 0;
+  private readonly maxRuns: number;
+  private readonly maxTimeMs: number;
+  constructor(private readonly opts: MeasureOptions) {
+    this.maxRuns = opts.maxRuns ?? Infinity;
+    this.maxTimeMs = opts.maxTimeMs ?? Infinity;
+  }
+  /** Records one run (started at `t0`, a process.hrtime.bigint()); true while more are wanted. */
+  add(t0: bigint): boolean {
+    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
+    this.times.push(dt);
+    this.total += dt;
+    if (this.times.length >= this.maxRuns || this.total >= this.maxTimeMs) return false;
+    return this.times.length < this.opts.minRuns || this.total < this.opts.minTimeMs;
+  }
+}
+
 export function measure(fn: () => void, opts: MeasureOptions): TimingStat {
   const warmup = opts.warmup ?? 1;
   for (let i = 0; i < warmup; i++) fn();
-  const maxRuns = opts.maxRuns ?? Infinity;
-  const maxTimeMs = opts.maxTimeMs ?? Infinity;
-  const times: number[] = [];
-  let total = 0;
-  do {
+  const runs = new Runs(opts);
+  for (let more = true; more; ) {
     const t0 = process.hrtime.bigint();
     fn();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
-    times.push(dt);
-    total += dt;
-    if (times.length >= maxRuns || total >= maxTimeMs) break;
-  } while (times.length < opts.minRuns || total < opts.minTimeMs);
-  return summarize(times);
+    more = runs.add(t0);
+  }
+  return summarize(runs.times);
 }
 
 export function summarize(times: number[]): TimingStat {
@@ -72,17 +86,24 @@ export function maxRelDiff(a: ArrayValue, b: ArrayValue, tiny = 1e-30): number {
 export async function measureAsync(fn: () => Promise<void>, opts: MeasureOptions): Promise<TimingStat> {
   const warmup = opts.warmup ?? 1;
   for (let i = 0; i < warmup; i++) await fn();
-  const maxRuns = opts.maxRuns ?? Infinity;
-  const maxTimeMs = opts.maxTimeMs ?? Infinity;
-  const times: number[] = [];
-  let total = 0;
-  do {
+  const runs = new Runs(opts);
+  for (let more = true; more; ) {
     const t0 = process.hrtime.bigint();
     await fn();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e6;
-    times.push(dt);
-    total += dt;
-    if (times.length >= maxRuns || total >= maxTimeMs) break;
-  } while (times.length < opts.minRuns || total < opts.minTimeMs);
-  return summarize(times);
+    more = runs.add(t0);
+  }
+  return summarize(runs.times);
+}
+
+/** The options of an analyze/bench timing run from the request's `timing` (defaults: 5 runs, 200 ms). */
+export function timingOptions(timing?: { minRuns?: number; minTimeMs?: number }): MeasureOptions {
+  const minTimeMs = timing?.minTimeMs ?? 200;
+  return { minRuns: timing?.minRuns ?? 5, minTimeMs, maxRuns: 10_000, maxTimeMs: Math.max(2000, minTimeMs * 4) };
+}
+
+/** maxRelDiff() over paired outputs (the largest). */
+export function maxRelDiffAll(a: ArrayValue[], b: ArrayValue[]): number {
+  let diff = 0;
+  a.forEach((o, i) => (diff = Math.max(diff, maxRelDiff(o, b[i]))));
+  return diff;
 }

@@ -25,6 +25,7 @@
 // batch's rows (rewritten when that batch runs) or into the pad rows.
 import type { Eqn, Var } from "../../ir/types";
 import { size } from "../../ir/types";
+import { rowStrides } from "../js";
 import type { Func } from "./module";
 import { WasmUnsupported, type CopyIn, type Staging } from "./loop";
 
@@ -38,13 +39,6 @@ const KBLOCK = Number(tune?.[3] ?? 1e9);
 /** lhs bytes per row group (float64 rows), sized for L2. */
 const GROUP_BYTES = Number(tune?.[2] ?? 196608);
 
-const prod = (xs: number[]) => xs.reduce((a, b) => a * b, 1);
-const strides = (shape: readonly number[]) => {
-  const s = new Array<number>(shape.length);
-  let t = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = t; t *= shape[i]; }
-  return s;
-};
 
 /**
  * A copy of `src` (seen through `perm`, row-major over the permuted shape) into staging at
@@ -52,7 +46,7 @@ const strides = (shape: readonly number[]) => {
  */
 function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, rowStride: number, dst: number, f32 = false): (src: Float32Array, heap: Float32Array, heap64: Float64Array) => void {
   const identity = perm.every((d, i) => d === i);
-  const total = prod([...shape]);
+  const total = size([...shape]);
   const pick = f32 ? (h32: Float32Array, _: Float64Array) => h32 : (_: Float32Array, h64: Float64Array) => h64;
   if (identity && rowLen === rowStride) return (src, h32, h64) => pick(h32, h64).set(src, dst);
   if (identity) {
@@ -62,7 +56,7 @@ function permutedCopy(shape: readonly number[], perm: number[], rowLen: number, 
     };
   }
   const ps = perm.map((d) => shape[d]);
-  const ss = strides(shape);
+  const ss = rowStrides(shape);
   const st = perm.map((d) => ss[d]);
   const R = ps.length;
   return (src, h32, h64) => {
@@ -91,7 +85,7 @@ function packedRhsCopy(shape: readonly number[], perm: number[], Bt: number, K: 
   const pick = f32 ? (h32: Float32Array, _: Float64Array) => h32 : (_: Float32Array, h64: Float64Array) => h64;
   const NP = Np / NC;
   const ps = perm.map((d) => shape[d]);
-  const ss = strides(shape);
+  const ss = rowStrides(shape);
   const st = perm.map((d) => ss[d]);
   const R = ps.length;
   const identity = perm.every((d, i) => d === i);
@@ -151,10 +145,10 @@ export function emitDot(f: Func, st: Staging, e: Eqn, argOf: (v: Var) => number)
   const as = lhs.aval.shape, bs = rhs.aval.shape;
   const freeA = as.map((_, i) => i).filter((i) => !ca.includes(i) && !ba.includes(i));
   const freeB = bs.map((_, i) => i).filter((i) => !cb.includes(i) && !bb.includes(i));
-  const Bt = prod(ba.map((d) => as[d]));
-  const M = prod(freeA.map((d) => as[d]));
-  const K = prod(ca.map((d) => as[d]));
-  const N = prod(freeB.map((d) => bs[d]));
+  const Bt = size(ba.map((d) => as[d]));
+  const M = size(freeA.map((d) => as[d]));
+  const K = size(ca.map((d) => as[d]));
+  const N = size(freeB.map((d) => bs[d]));
   if (Bt * M * N === 0 || K === 0) throw new WasmUnsupported("an empty matmul");
   const pa = [...ba, ...freeA, ...ca], pb = [...bb, ...cb, ...freeB];
   if (K >= F32_MIN_K) return emitDotF32(f, st, { Bt, M, K, N, as, bs, pa, pb, lhsArg: argOf(lhs), rhsArg: argOf(rhs) });

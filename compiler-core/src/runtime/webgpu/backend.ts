@@ -9,9 +9,9 @@
 import type { AnalyzeParams } from "../../engine/protocol";
 import type { KernelInfo, LineInfo, Report, Timings } from "../../report";
 import type { Prepared } from "../../api";
-import { makeInputs } from "../../api";
+import { makeInputs, rankKernels, trafficBytes } from "../../api";
 import { minimumBytes } from "../cpu";
-import { maxRelDiff, measureAsync, nowMs } from "../timing";
+import { maxRelDiffAll, measureAsync, nowMs, timingOptions } from "../timing";
 import { probeGpu, WebGPUFault } from "./device";
 import { compileWebGPU, webgpuRefusal, type WebGPUExecutable } from "./runtime";
 
@@ -88,9 +88,7 @@ function relinkLines(lines: LineInfo[], kernels: KernelInfo[]): LineInfo[] {
     kernelsOf.set(e, list);
   }));
   return lines.map((li) => {
-    const counts = new Map<number, number>();
-    for (const e of li.eqns) for (const k of kernelsOf.get(e) ?? []) counts.set(k, (counts.get(k) ?? 0) + 1);
-    const ranked = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]).map(([k]) => k);
+    const ranked = rankKernels(li.eqns, (e) => kernelsOf.get(e) ?? []);
     return { ...li, kernel: ranked[0] ?? -1, ...(li.kernels ? { kernels: ranked } : {}) };
   });
 }
@@ -108,14 +106,8 @@ export async function runAndMeasureWebGPU(p: Prepared, g: GpuPrepared, params: A
   const compiledOut = await g.compiled.runAsync(inputs);
   const firstRun = nowMs() - t0;
   const eagerOut = await g.eager.runAsync(inputs);
-  let diff = 0;
-  compiledOut.forEach((o, i) => (diff = Math.max(diff, maxRelDiff(o, eagerOut[i]))));
-  const opts = {
-    minRuns: params.timing?.minRuns ?? 5,
-    minTimeMs: params.timing?.minTimeMs ?? 200,
-    maxRuns: 10_000,
-    maxTimeMs: Math.max(2000, (params.timing?.minTimeMs ?? 200) * 4),
-  };
+  const diff = maxRelDiffAll(compiledOut, eagerOut);
+  const opts = timingOptions(params.timing);
   const resE = g.eager.upload(inputs);
   const resC = g.compiled.upload(inputs);
   try {
@@ -127,7 +119,6 @@ export async function runAndMeasureWebGPU(p: Prepared, g: GpuPrepared, params: A
     if (times && p.report.kernels === g.compiled.kernels) {
       times.forEach((t, k) => { if (t !== null && t > 0) g.compiled.kernels[k].timeMs = t; });
     }
-    const traffic = (x: WebGPUExecutable) => x.kernels.reduce((s, k) => s + k.bytesRead + k.bytesWritten, 0);
     return {
       backend: "webgpu",
       device: g.device,
@@ -136,7 +127,7 @@ export async function runAndMeasureWebGPU(p: Prepared, g: GpuPrepared, params: A
       speedup: eager.median_ms / compiled.median_ms,
       first_call_ms: (p.report.stageMs?.trace ?? 0) + g.compileMs + firstRun,
       kernels: { eager: g.eager.launches, compiled: g.compiled.launches },
-      bytes: { minimum: minimumBytes(p.trace.jaxpr), eager: traffic(g.eager), compiled: traffic(g.compiled) },
+      bytes: { minimum: minimumBytes(p.trace.jaxpr), eager: trafficBytes(g.eager.kernels), compiled: trafficBytes(g.compiled.kernels) },
       max_rel_diff: diff,
     };
   } finally {

@@ -18,7 +18,7 @@
 // to it after their last use (queue order makes reuse inside one submission safe). Outputs are
 // read back through staging buffers reused across runs.
 import type { BufferInfo, KernelInfo, Span } from "../../report";
-import type { ArrayValue, Atom, Eqn, Jaxpr, Literal, Var } from "../../ir/types";
+import type { ArrayValue, Eqn, Jaxpr, Literal, Var } from "../../ir/types";
 import { itemBytes, newBuffer, size, typeString } from "../../ir/types";
 import { inlineCalls, isLoopOp, planEager, planFusion, type FusionOptions, type KernelPlan } from "../../fusion/fuse";
 import { isBitcast } from "../../codegen/ops";
@@ -27,7 +27,7 @@ import { generateWgslLoop, isWgslIndexOp, WgslUnsupported, type WgslKernel } fro
 import { generateWgslOp } from "../../codegen/wgsl_ops";
 import { generateWgslRow, wgslDotEpilogue, WgslNoFusion, type WgslRowOptions } from "../../codegen/wgsl_row";
 import { isElementwise, isHigherOrder, subJaxprs } from "../../ir/primitives";
-import { eqnFlops, jaxprVarNames } from "../cpu";
+import { atomText, eqnFlops, jaxprVarNames } from "../cpu";
 import {
   BufferPool, checkFault, getGpu, memoryGuard, pipeline, Staging, WebGPUFault, bindGroupLayout,
   type MemoryGuardOptions,
@@ -625,12 +625,6 @@ function kindOfPrim(e: Eqn): string {
     case "scatter": case "scatter-add": case "scatter-mul": return "scatter";
     default: return "copy";
   }
-}
-
-function atomText(a: Atom, names: (v: Var) => string): string {
-  if (a.kind === "var") return names(a);
-  const v = typeof a.value === "boolean" ? (a.value ? "True" : "False") : String(a.value);
-  return `${v}:${typeString(a.aval)}`;
 }
 
 function header(name: string, k: KernelPlan, eqns: Eqn[], names: (v: Var) => string, reason: string): string {
