@@ -804,7 +804,9 @@ export class Interpreter {
       : `A traced value has no concrete ${to} while tracing. Compute it from static values (shapes, Python numbers), or mark the argument static with static_argnums.`;
     const related = (origin?.via ?? []).map((s) => ({ message: `the value flows through here`, span: s }));
     const argSpan = origin ? this.argSpans.get(origin.arg) : undefined;
-    if (argSpan) related.unshift({ message: `argument '${origin!.arg}' is traced (an abstract ${type.split("[")[0]} array)`, span: argSpan });
+    // The argument's own type (the converted value's type is in the message above).
+    const argType = this.argTypes.get(origin?.arg ?? "");
+    if (argSpan) related.unshift({ message: `argument '${origin!.arg}' is traced${argType ? ` (${argType}: abstract, no concrete values while tracing)` : ""}`, span: argSpan });
     return new JitError(
       kind,
       `Attempted ${to === "bool" ? "boolean" : to} conversion of a traced array with type ${type} in ${where} (\`${this.text(at).split("\n")[0]}\`): the value is${from}. ${fixes}`,
@@ -815,6 +817,8 @@ export class Interpreter {
 
   /** Spans of the traced function's parameters, for error origins. */
   readonly argSpans = new Map<string, Span>();
+  /** Each traced argument's type as the Report shows it (e.g. `f32[8]`). */
+  readonly argTypes = new Map<string, string>();
 
   str(v: PyValue): string {
     return v.k === "str" ? v.v : pyRepr(v);

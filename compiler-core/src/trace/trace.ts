@@ -328,7 +328,9 @@ function traceWith(req: TraceRequest, held: { it?: Interpreter }): TraceResult {
     }
     it.argSpans.set(p.name, it.span(nameNode));
     const value = instantiate(it, v, p.name, leaves);
-    args.push({ name: p.name, spec: pyRepr(v), type: typeOfSpec(v) });
+    const type = typeOfSpec(v);
+    it.argTypes.set(p.name, type);
+    args.push({ name: p.name, spec: pyRepr(v), type });
     kwargs.push([p.name, value]);
     void i;
   });
